@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Runs the compiled CLI when `npm run build` has produced dist/, otherwise the TypeScript sources
+// through tsx, so a fresh clone works right after `npm ci`.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const compiled = join(root, 'dist', 'cli', 'main.js');
+let entry = compiled;
+if (!existsSync(compiled)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  entry = join(root, 'src', 'cli', 'main.ts');
+}
+const { runCli } = await import(pathToFileURL(entry).href);
+await runCli();

@@ -1,0 +1,42 @@
+/** The `deckhand` command line. Each subcommand lives in its own file; this only dispatches. */
+import { parseArgs } from 'node:util';
+import { isDeckhandError, loadConfig } from '../core/index.js';
+import { doctorExitCode, formatDoctor, runDoctor } from './doctor.js';
+
+const USAGE = `usage: deckhand <command>
+
+commands:
+  doctor [--json]   check store, Redis, Docker, Slack, Discord, GitHub and models
+  help              this text
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'doctor': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+      const results = await runDoctor(loadConfig());
+      process.stdout.write(values.json ? `${JSON.stringify(results)}\n` : formatDoctor(results));
+      return doctorExitCode(results);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`deckhand: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+export async function runCli(argv = process.argv.slice(2)): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (error) {
+    process.stderr.write(
+      `deckhand: ${isDeckhandError(error) ? error.userMessage : (error as Error).message}\n`,
+    );
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,4 @@
+export * from './config.js';
+export * from './errors.js';
+export * from './logger.js';
+export * from './redact.js';

@@ -1,0 +1,7 @@
+export {
+  createDockerClient,
+  DEFAULT_DOCKER_SOCKET,
+  dockerConfigured,
+  dockerVersion,
+  imageExists,
+} from './docker.js';

@@ -1,0 +1,34 @@
+import { guard, isDuplicateKeyError } from '../errors.js';
+import type { Models, Platform } from '../models/index.js';
+
+export interface DeliveryOutcome {
+  duplicate: boolean;
+}
+
+export function deliveryRepo(models: Models) {
+  return {
+    /**
+     * Records a platform delivery. A key seen before is reported as `{ duplicate: true }`, not thrown:
+     * platforms retry on timeouts, and a retry is normal traffic, not an error.
+     */
+    async recordDelivery(platform: Platform, key: string, taskId?: string): Promise<DeliveryOutcome> {
+      try {
+        await models.Delivery.create({ platform, key, taskId: taskId ?? null });
+        return { duplicate: false };
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return { duplicate: true };
+        return guard('Delivery', () => Promise.reject(error));
+      }
+    },
+
+    async attachTaskToDelivery(platform: Platform, key: string, taskId: string): Promise<void> {
+      await models.Delivery.updateOne({ platform, key }, { $set: { taskId } });
+    },
+
+    /** Deletes deliveries received before `olderThan`; returns how many went. */
+    async purgeDeliveries(olderThan: Date): Promise<number> {
+      const result = await models.Delivery.deleteMany({ receivedAt: { $lt: olderThan } });
+      return result.deletedCount;
+    },
+  };
+}

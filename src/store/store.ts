@@ -1,0 +1,76 @@
+/**
+ * The store: one mongoose connection, the models registered on it, and the repository functions
+ * every other folder uses. Nothing outside src/store imports mongoose.
+ */
+import type { Connection } from 'mongoose';
+import { type ConnectOptions, connectMongo, describeMongoUri } from './connection.js';
+import { type Models, registerModels } from './models/index.js';
+import { conversationRepo } from './repo/conversations.js';
+import { deliveryRepo } from './repo/deliveries.js';
+import { recordRepo } from './repo/records.js';
+import { type TaskQueueOptions, taskRepo } from './repo/tasks.js';
+
+export interface StoreOptions extends ConnectOptions, Partial<TaskQueueOptions> {
+  uri: string;
+  /** Build declared indexes before returning (default true). */
+  ensureIndexes?: boolean;
+}
+
+function buildStore(connection: Connection, models: Models, host: string, queue: TaskQueueOptions) {
+  return {
+    host,
+    models,
+    ...deliveryRepo(models),
+    ...taskRepo(models, queue),
+    ...conversationRepo(models),
+    ...recordRepo(models),
+
+    /** Creates every declared index (unique dedupe keys included). Safe to call repeatedly. */
+    async ensureIndexes(): Promise<void> {
+      for (const model of Object.values(models)) {
+        await model.createCollection().catch(() => undefined);
+        await model.createIndexes();
+      }
+    },
+
+    async ping(): Promise<{ ok: boolean; server: string }> {
+      const db = connection.db;
+      if (!db) return { ok: false, server: 'not connected' };
+      const info = await db.admin().command({ buildInfo: 1 });
+      const version = String(info.version ?? '?');
+      const ferret = typeof info.ferretdbVersion === 'string' ? info.ferretdbVersion : undefined;
+      return {
+        ok: true,
+        server: ferret ? `FerretDB ${ferret} (MongoDB ${version} wire)` : `MongoDB ${version}`,
+      };
+    },
+
+    /** The underlying database handle, for Agenda's mongo backend. */
+    get db() {
+      const db = connection.db;
+      if (!db) throw new Error('store is not connected');
+      return db;
+    },
+
+    async dropDatabase(): Promise<void> {
+      await connection.dropDatabase();
+    },
+
+    async close(): Promise<void> {
+      await connection.close();
+    },
+  };
+}
+
+export type Store = ReturnType<typeof buildStore>;
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const connection = await connectMongo(options.uri, options);
+  const models = registerModels(connection);
+  const store = buildStore(connection, models, describeMongoUri(options.uri), {
+    retryBaseMs: options.retryBaseMs ?? 2000,
+    defaultMaxAttempts: options.defaultMaxAttempts ?? 3,
+  });
+  if (options.ensureIndexes !== false) await store.ensureIndexes();
+  return store;
+}
