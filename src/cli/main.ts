@@ -1,11 +1,13 @@
 /** The `deckhand` command line. Each subcommand lives in its own file; this only dispatches. */
 import { parseArgs } from 'node:util';
 import { isDeckhandError, loadConfig } from '../core/index.js';
+import { chatCommand } from './chat.js';
 import { doctorExitCode, formatDoctor, runDoctor } from './doctor.js';
 
 const USAGE = `usage: deckhand <command>
 
 commands:
+  chat              talk to Deckhand in this terminal (embedded defaults)
   doctor [--json]   check store, Redis, Docker, Slack, Discord, GitHub and models
   help              this text
 `;
@@ -19,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(values.json ? `${JSON.stringify(results)}\n` : formatDoctor(results));
       return doctorExitCode(results);
     }
+    case 'chat':
+      return chatCommand();
     case undefined:
     case 'help':
     case '--help':

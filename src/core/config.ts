@@ -38,6 +38,9 @@ const settingsSchema = z
         maxAttempts: z.coerce.number().int().min(1).max(20).default(3),
         retryBaseMs: z.coerce.number().int().min(0).default(2000),
         deliveryRetentionHours: z.coerce.number().min(1).default(72),
+        concurrency: z.coerce.number().int().min(1).max(64).default(4),
+        userPerMinute: z.coerce.number().int().min(1).default(20),
+        workspacePerMinute: z.coerce.number().int().min(1).default(200),
       })
       .strict()
       .prefault({}),

@@ -3,6 +3,8 @@ import type { Models, Platform } from '../models/index.js';
 
 export interface DeliveryOutcome {
   duplicate: boolean;
+  /** The task recorded with this delivery (the first one's, for a duplicate). */
+  taskId?: string | null;
 }
 
 export function deliveryRepo(models: Models) {
@@ -14,9 +16,13 @@ export function deliveryRepo(models: Models) {
     async recordDelivery(platform: Platform, key: string, taskId?: string): Promise<DeliveryOutcome> {
       try {
         await models.Delivery.create({ platform, key, taskId: taskId ?? null });
-        return { duplicate: false };
+        return taskId === undefined ? { duplicate: false } : { duplicate: false, taskId };
       } catch (error) {
-        if (isDuplicateKeyError(error)) return { duplicate: true };
+        if (isDuplicateKeyError(error)) {
+          if (taskId === undefined) return { duplicate: true };
+          const first = await models.Delivery.findOne({ platform, key }).lean();
+          return { duplicate: true, taskId: first?.taskId ?? null };
+        }
         return guard('Delivery', () => Promise.reject(error));
       }
     },

@@ -13,6 +13,8 @@ import { assertTransition, isFinished, type TaskStatus } from '../task-status.js
 export type TaskRecord = TaskDoc & { id: string };
 
 export interface EnqueueTaskInput {
+  /** A pre-allocated id (newTaskId), so a redelivery can recreate exactly this task, idempotently. */
+  id?: string;
   kind: string;
   source: TaskSource;
   payload?: unknown;
@@ -130,6 +132,7 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
     async enqueueTask(input: EnqueueTaskInput): Promise<TaskRecord> {
       const doc = await guard('Task', () =>
         Task.create({
+          ...(input.id ? { _id: objectId(input.id) } : {}),
           kind: input.kind,
           source: input.source,
           payload: input.payload ?? {},
@@ -139,6 +142,10 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
         }),
       );
       return toRecord(doc.toObject() as LeanTask);
+    },
+
+    newTaskId(): string {
+      return new Types.ObjectId().toHexString();
     },
 
     async getTask(id: string): Promise<TaskRecord | null> {
@@ -240,6 +247,17 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
       if (!(await decide(task, task.attempts, 'end', worker, set))) return endRefused(task, 'failed');
       await apply(task._id, set);
       return retry ? { status: 'queued', retryAt } : { status: 'failed' };
+    },
+
+    /**
+     * Gives a running task back to the queue without counting the attempt against it (a worker
+     * shutting down cleanly). The attempt number still advances, so decisions stay unique.
+     */
+    async releaseTask(id: string, worker: string): Promise<void> {
+      const task = await heldBy(id, worker, 'queued');
+      const set = { status: 'queued', runAfter: new Date(), maxAttempts: task.maxAttempts + 1, ...cleared };
+      if (!(await decide(task, task.attempts, 'end', `release:${worker}`, set))) return endRefused(task, 'queued');
+      await apply(task._id, set);
     },
 
     /** Cancels a queued or running task. A running worker finds out when it next renews its lease. */

@@ -1,0 +1,69 @@
+/**
+ * Everything a user sees goes through a ReplySink. Each adapter implements it for its platform
+ * (Slack message + edits, Discord follow-up + edits, GitHub one tracking comment, the terminal).
+ */
+export type ReplyStatus = 'working' | 'done' | 'failed';
+
+export interface PostedReply {
+  /** Platform id of the posted message, for later updates. */
+  id: string;
+}
+
+export interface ReplySink {
+  post(text: string): Promise<PostedReply>;
+  update(reply: PostedReply, text: string): Promise<void>;
+  /** Marks the original message (a reaction on Slack, a status line elsewhere). */
+  status(status: ReplyStatus): Promise<void>;
+}
+
+/** Edits are throttled: platforms rate-limit updates (Slack chat.update ~1/s per message). */
+export const UPDATE_INTERVAL_MS = 1000;
+
+/**
+ * Streams text chunks into one message as throttled edits: posts the first chunk, then edits with the
+ * accumulated text at most once per interval, and always writes the final text.
+ */
+export async function streamReply(
+  sink: ReplySink,
+  chunks: AsyncIterable<string>,
+  intervalMs = UPDATE_INTERVAL_MS,
+): Promise<string> {
+  let text = '';
+  let posted: PostedReply | undefined;
+  let lastEdit = 0;
+  let shown = '';
+  for await (const chunk of chunks) {
+    text += chunk;
+    if (!posted) {
+      posted = await sink.post(text);
+      shown = text;
+      lastEdit = Date.now();
+    } else if (Date.now() - lastEdit >= intervalMs) {
+      await sink.update(posted, text);
+      shown = text;
+      lastEdit = Date.now();
+    }
+  }
+  if (!posted) await sink.post(text || '(no output)');
+  else if (shown !== text) await sink.update(posted, text);
+  return text;
+}
+
+/** A sink that records what it was asked to show: used by the terminal and by tests. */
+export class MemorySink implements ReplySink {
+  readonly messages: string[] = [];
+  readonly statuses: ReplyStatus[] = [];
+  constructor(private readonly onChange?: (text: string, kind: 'post' | 'update') => void) {}
+  async post(text: string): Promise<PostedReply> {
+    this.messages.push(text);
+    this.onChange?.(text, 'post');
+    return { id: String(this.messages.length - 1) };
+  }
+  async update(reply: PostedReply, text: string): Promise<void> {
+    this.messages[Number(reply.id)] = text;
+    this.onChange?.(text, 'update');
+  }
+  async status(status: ReplyStatus): Promise<void> {
+    this.statuses.push(status);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The task handler for platform events: rate limits, then the command router (no model needed),
+ * then the agent orchestrator for anything else. Every reply goes through the event's ReplySink.
+ */
+import { DeckhandError, type RateLimits } from '../core/index.js';
+import type { Store, TaskRecord } from '../store/index.js';
+import { HELP_TEXT, parseCommand } from './commands.js';
+import { type NormalizedEvent, normalizedEventSchema } from './events.js';
+import type { ReplySink } from './reply.js';
+import type { TaskContext, TaskHandler } from './worker.js';
+
+export interface CodeRunResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  oomKilled: boolean;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface CodeRunner {
+  run(request: { lang: string; code: string; taskId?: string; signal?: AbortSignal }): Promise<CodeRunResult>;
+}
+
+/** Answers free-form messages; provided by src/agents once a model is configured. */
+export type Orchestrator = (event: NormalizedEvent, sink: ReplySink, ctx: TaskContext & { taskId: string }) => Promise<string>;
+
+export interface RouterDeps {
+  store: Store;
+  sinkFor: (event: NormalizedEvent) => ReplySink;
+  rateLimits?: RateLimits;
+  codeRunner?: CodeRunner;
+  orchestrator?: Orchestrator;
+}
+
+export const NO_MODEL_TEXT =
+  'No model is configured, so I can only run commands. To chat, set ANTHROPIC_API_KEY (or OPENAI_API_KEY, or OPENAI_BASE_URL for a compatible endpoint) and restart Deckhand. Say `help` for the commands.';
+export const NO_SANDBOX_TEXT =
+  'Code execution is not available: no Docker sandbox is set up here. Run `deckhand doctor` to see what is missing.';
+
+export function formatRunResult(lang: string, result: CodeRunResult): string {
+  const flags = [
+    result.timedOut ? 'timed out' : '',
+    result.oomKilled ? 'out of memory' : '',
+    result.truncated ? 'output truncated' : '',
+  ].filter(Boolean);
+  const head = `\`${lang}\` exited ${result.exitCode ?? '?'} in ${result.durationMs} ms${flags.length ? ` (${flags.join(', ')})` : ''}`;
+  const body = [result.stdout && `\`\`\`\n${result.stdout.trimEnd()}\n\`\`\``, result.stderr && `stderr:\n\`\`\`\n${result.stderr.trimEnd()}\n\`\`\``]
+    .filter(Boolean)
+    .join('\n');
+  return body ? `${head}\n${body}` : `${head}, no output`;
+}
+
+export function createEventHandler(deps: RouterDeps): TaskHandler {
+  const { store } = deps;
+
+  return async (task: TaskRecord, ctx: TaskContext) => {
+    const parsed = normalizedEventSchema.safeParse(task.payload);
+    if (!parsed.success) {
+      throw new DeckhandError('BAD_REQUEST', 'This event could not be read.', { detail: parsed.error.message });
+    }
+    const event = parsed.data;
+    const sink = deps.sinkFor(event);
+    const who = `${event.platform}:${event.userId}`;
+
+    if (deps.rateLimits) {
+      const decision = await deps.rateLimits.consume(who, `${event.platform}:${event.workspaceId}`);
+      if (!decision.ok) {
+        const scope = decision.scope === 'user' ? 'you are' : 'this workspace is';
+        await sink.post(`Slow down: ${scope} sending more than I accept per minute. Try again in ${decision.retryInSeconds} s.`);
+        return { limited: decision.scope };
+      }
+    }
+
+    const conversation = await store.upsertConversation({
+      platform: event.platform,
+      workspaceId: event.workspaceId,
+      channelId: event.channelId,
+      threadId: event.threadId,
+    });
+    const input = event.command ? event.command.args : event.text;
+    await store.appendMessage(conversation.id, { role: 'user', text: input, authorId: event.userId });
+    const say = async (text: string) => {
+      await sink.post(text);
+      await store.appendMessage(conversation.id, { role: 'assistant', text });
+      return { reply: text };
+    };
+
+    const command = parseCommand(input);
+    switch (command.name) {
+      case 'error':
+        return say(command.message);
+      case 'help':
+        return say(HELP_TEXT);
+      case 'whoami':
+        return say(`You are ${event.userName ?? event.userId} on ${event.platform} (workspace ${event.workspaceId}). Role: member.`);
+      case 'status': {
+        const [queued, running] = await Promise.all([store.countTasks({ status: 'queued' }), store.countTasks({ status: 'running' })]);
+        // This task itself is running; do not count it.
+        return say(`Working on ${Math.max(0, running - 1)} other task(s); ${queued} waiting.`);
+      }
+      case 'cancel': {
+        const candidates = command.taskId
+          ? [await store.getTask(command.taskId)]
+          : (await store.listTasks({ status: 'running' }, 100)).filter(
+              (t) => t.id !== task.id && t.source.channelId === event.channelId && t.source.threadId === event.threadId,
+            );
+        const target = candidates.find((t) => t && (t.status === 'running' || t.status === 'queued'));
+        if (!target) return say('Nothing to cancel in this thread.');
+        await store.cancelTask(target.id, `cancelled by ${who}`, who);
+        await store.recordAudit({ actor: who, action: 'task.cancel', target: `task:${target.id}`, outcome: 'succeeded' });
+        return say(`Cancelled task ${target.id}.`);
+      }
+      case 'digest':
+        return say('Scheduled digests are not available yet.');
+      case 'run': {
+        if (!deps.codeRunner) return say(NO_SANDBOX_TEXT);
+        await sink.status('working');
+        const posted = await sink.post(`Running \`${command.lang}\`…`);
+        const result = await deps.codeRunner.run({ lang: command.lang, code: command.code, taskId: task.id, signal: ctx.signal });
+        const text = formatRunResult(command.lang, result);
+        await sink.update(posted, text);
+        await sink.status(result.exitCode === 0 ? 'done' : 'failed');
+        await store.appendMessage(conversation.id, { role: 'assistant', text });
+        return { reply: text, exitCode: result.exitCode };
+      }
+      case 'chat': {
+        if (!deps.orchestrator) return say(NO_MODEL_TEXT);
+        const reply = await deps.orchestrator(event, sink, { ...ctx, taskId: task.id });
+        await store.appendMessage(conversation.id, { role: 'assistant', text: reply });
+        return { reply };
+      }
+    }
+  };
+}

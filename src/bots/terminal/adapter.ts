@@ -1,0 +1,35 @@
+/** The terminal adapter: lines typed at `deckhand chat` become normalized events; replies print. */
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import type { NormalizedEvent } from '../events.js';
+import type { PostedReply, ReplySink, ReplyStatus } from '../reply.js';
+
+export function terminalEvent(text: string, session: string): NormalizedEvent {
+  return {
+    platform: 'terminal',
+    workspaceId: 'local',
+    channelId: 'terminal',
+    threadId: session,
+    userId: userInfo().username || 'local',
+    text,
+    mentions: [],
+    deliveryKey: randomUUID(),
+    eventType: 'message',
+    replyTo: {},
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+/** Prints posts as they come; an update reprints the message (terminals cannot edit scrollback). */
+export class TerminalSink implements ReplySink {
+  private count = 0;
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  async post(text: string): Promise<PostedReply> {
+    this.out.write(`deckhand> ${text}\n`);
+    return { id: String(this.count++) };
+  }
+  async update(_reply: PostedReply, text: string): Promise<void> {
+    this.out.write(`deckhand> ${text}\n`);
+  }
+  async status(_status: ReplyStatus): Promise<void> {}
+}

@@ -1,0 +1,79 @@
+/**
+ * Assembles a running Deckhand from config: store (MONGODB_URI or the embedded FerretDB), Redis (or
+ * in-memory coordination), rate limits, pipeline, and the event handler's dependencies.
+ */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import type { CodeRunner, Orchestrator } from '../bots/router.js';
+import { createPipeline, type Pipeline } from '../bots/pipeline.js';
+import { type Config, createRateLimits, DeckhandError, type Logger, type RateLimits } from '../core/index.js';
+import { openStore, type Store } from '../store/index.js';
+
+const run = promisify(execFile);
+const SERVICES_SCRIPT = resolve(import.meta.dirname, '../../scripts/services.sh');
+
+/** MONGODB_URI, or the local FerretDB that scripts/services.sh builds and starts. */
+export async function resolveStoreUri(config: Config, log: Logger): Promise<string> {
+  if (config.store.uri) return config.store.uri;
+  try {
+    const { stdout } = await run('bash', [SERVICES_SCRIPT, 'up', 'mongo'], { timeout: 10 * 60_000 });
+    const uri = /^export MONGODB_URI='(.*)'$/m.exec(stdout)?.[1];
+    if (!uri) throw new Error('services.sh printed no MONGODB_URI');
+    log.info({ store: uri }, 'MONGODB_URI is not set: using the embedded FerretDB started by scripts/services.sh');
+    return uri;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new DeckhandError(
+      'STORE_UNREACHABLE',
+      `MONGODB_URI is not set and the embedded FerretDB could not be started${stderr ? `: ${stderr.split('\n').pop()}` : ''}. Set MONGODB_URI=mongodb://host:27017/deckhand or install Go so scripts/services.sh can build FerretDB.`,
+      { cause: error },
+    );
+  }
+}
+
+export interface Runtime {
+  config: Config;
+  store: Store;
+  redis?: Redis;
+  rateLimits: RateLimits;
+  pipeline: Pipeline;
+  codeRunner?: CodeRunner;
+  orchestrator?: Orchestrator;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
+  const uri = await resolveStoreUri(config, log);
+  const store = await openStore({
+    uri,
+    retries: config.store.connectRetries,
+    retryBaseMs: config.tasks.retryBaseMs,
+    defaultMaxAttempts: config.tasks.maxAttempts,
+    onRetry: (attempt, error) => log.warn({ attempt, err: error }, 'database not reachable yet; retrying'),
+  });
+  let redis: Redis | undefined;
+  if (config.redis.url) {
+    redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    redis.on('error', (error) => log.warn({ err: error }, 'Redis connection error'));
+  } else {
+    log.info('REDIS_URL is not set: rate limits and locks are in memory (run a single process)');
+  }
+  const rateLimits = createRateLimits(
+    { userPerMinute: config.tasks.userPerMinute, workspacePerMinute: config.tasks.workspacePerMinute },
+    redis,
+  );
+  const pipeline = createPipeline(store, { maxAttempts: config.tasks.maxAttempts });
+  return {
+    config,
+    store,
+    ...(redis ? { redis } : {}),
+    rateLimits,
+    pipeline,
+    async close() {
+      redis?.disconnect();
+      await store.close();
+    },
+  };
+}
