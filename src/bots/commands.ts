@@ -38,7 +38,11 @@ export function parseCommand(input: string): ParsedCommand | { name: 'error'; me
         code = rest.slice(restWords[0]?.length ?? 0).trim();
       }
       if (!lang) return { name: 'error', message: 'Usage: `run python|node|bash` followed by a code block.' };
-      if (!code.trim()) return { name: 'error', message: `No code to run. Put the ${lang} code in a \`\`\` block after \`run ${lang}\`.` };
+      if (!code.trim())
+        return {
+          name: 'error',
+          message: `No code to run. Put the ${lang} code in a \`\`\` block after \`run ${lang}\`.`,
+        };
       return { name: 'run', lang: block?.[1] && !restWords[0] ? block[1] : lang, code };
     }
     default:

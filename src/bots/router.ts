@@ -24,7 +24,11 @@ export interface CodeRunner {
 }
 
 /** Answers free-form messages; provided by src/agents once a model is configured. */
-export type Orchestrator = (event: NormalizedEvent, sink: ReplySink, ctx: TaskContext & { taskId: string }) => Promise<string>;
+export type Orchestrator = (
+  event: NormalizedEvent,
+  sink: ReplySink,
+  ctx: TaskContext & { taskId: string },
+) => Promise<string>;
 
 export interface RouterDeps {
   store: Store;
@@ -46,7 +50,10 @@ export function formatRunResult(lang: string, result: CodeRunResult): string {
     result.truncated ? 'output truncated' : '',
   ].filter(Boolean);
   const head = `\`${lang}\` exited ${result.exitCode ?? '?'} in ${result.durationMs} ms${flags.length ? ` (${flags.join(', ')})` : ''}`;
-  const body = [result.stdout && `\`\`\`\n${result.stdout.trimEnd()}\n\`\`\``, result.stderr && `stderr:\n\`\`\`\n${result.stderr.trimEnd()}\n\`\`\``]
+  const body = [
+    result.stdout && `\`\`\`\n${result.stdout.trimEnd()}\n\`\`\``,
+    result.stderr && `stderr:\n\`\`\`\n${result.stderr.trimEnd()}\n\`\`\``,
+  ]
     .filter(Boolean)
     .join('\n');
   return body ? `${head}\n${body}` : `${head}, no output`;
@@ -58,7 +65,9 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
   return async (task: TaskRecord, ctx: TaskContext) => {
     const parsed = normalizedEventSchema.safeParse(task.payload);
     if (!parsed.success) {
-      throw new DeckhandError('BAD_REQUEST', 'This event could not be read.', { detail: parsed.error.message });
+      throw new DeckhandError('BAD_REQUEST', 'This event could not be read.', {
+        detail: parsed.error.message,
+      });
     }
     const event = parsed.data;
     const sink = deps.sinkFor(event);
@@ -68,7 +77,9 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
       const decision = await deps.rateLimits.consume(who, `${event.platform}:${event.workspaceId}`);
       if (!decision.ok) {
         const scope = decision.scope === 'user' ? 'you are' : 'this workspace is';
-        await sink.post(`Slow down: ${scope} sending more than I accept per minute. Try again in ${decision.retryInSeconds} s.`);
+        await sink.post(
+          `Slow down: ${scope} sending more than I accept per minute. Try again in ${decision.retryInSeconds} s.`,
+        );
         return { limited: decision.scope };
       }
     }
@@ -94,9 +105,14 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
       case 'help':
         return say(HELP_TEXT);
       case 'whoami':
-        return say(`You are ${event.userName ?? event.userId} on ${event.platform} (workspace ${event.workspaceId}). Role: member.`);
+        return say(
+          `You are ${event.userName ?? event.userId} on ${event.platform} (workspace ${event.workspaceId}). Role: member.`,
+        );
       case 'status': {
-        const [queued, running] = await Promise.all([store.countTasks({ status: 'queued' }), store.countTasks({ status: 'running' })]);
+        const [queued, running] = await Promise.all([
+          store.countTasks({ status: 'queued' }),
+          store.countTasks({ status: 'running' }),
+        ]);
         // This task itself is running; do not count it.
         return say(`Working on ${Math.max(0, running - 1)} other task(s); ${queued} waiting.`);
       }
@@ -104,12 +120,20 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
         const candidates = command.taskId
           ? [await store.getTask(command.taskId)]
           : (await store.listTasks({ status: 'running' }, 100)).filter(
-              (t) => t.id !== task.id && t.source.channelId === event.channelId && t.source.threadId === event.threadId,
+              (t) =>
+                t.id !== task.id &&
+                t.source.channelId === event.channelId &&
+                t.source.threadId === event.threadId,
             );
         const target = candidates.find((t) => t && (t.status === 'running' || t.status === 'queued'));
         if (!target) return say('Nothing to cancel in this thread.');
         await store.cancelTask(target.id, `cancelled by ${who}`, who);
-        await store.recordAudit({ actor: who, action: 'task.cancel', target: `task:${target.id}`, outcome: 'succeeded' });
+        await store.recordAudit({
+          actor: who,
+          action: 'task.cancel',
+          target: `task:${target.id}`,
+          outcome: 'succeeded',
+        });
         return say(`Cancelled task ${target.id}.`);
       }
       case 'digest':
@@ -118,7 +142,12 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
         if (!deps.codeRunner) return say(NO_SANDBOX_TEXT);
         await sink.status('working');
         const posted = await sink.post(`Running \`${command.lang}\`…`);
-        const result = await deps.codeRunner.run({ lang: command.lang, code: command.code, taskId: task.id, signal: ctx.signal });
+        const result = await deps.codeRunner.run({
+          lang: command.lang,
+          code: command.code,
+          taskId: task.id,
+          signal: ctx.signal,
+        });
         const text = formatRunResult(command.lang, result);
         await sink.update(posted, text);
         await sink.status(result.exitCode === 0 ? 'done' : 'failed');

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Logger, logger as defaultLogger } from '../core/index.js';
+import { logger as defaultLogger, type Logger } from '../core/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -54,16 +54,19 @@ export function createWorker(options: WorkerOptions) {
   let unsubscribe: (() => void) | undefined;
 
   async function execute(task: TaskRecord, controller: AbortController): Promise<void> {
-    const renew = setInterval(async () => {
-      try {
-        if (!(await store.renewLease(task.id, id, leaseMs))) {
-          log.warn({ task: task.id }, 'lost the lease (cancelled or taken over); stopping the task');
-          controller.abort(new Error('lease lost'));
+    const renew = setInterval(
+      async () => {
+        try {
+          if (!(await store.renewLease(task.id, id, leaseMs))) {
+            log.warn({ task: task.id }, 'lost the lease (cancelled or taken over); stopping the task');
+            controller.abort(new Error('lease lost'));
+          }
+        } catch (error) {
+          log.warn({ err: error, task: task.id }, 'lease renewal failed; will retry');
         }
-      } catch (error) {
-        log.warn({ err: error, task: task.id }, 'lease renewal failed; will retry');
-      }
-    }, Math.max(200, Math.floor(leaseMs / 3)));
+      },
+      Math.max(200, Math.floor(leaseMs / 3)),
+    );
     try {
       const result = await options.handler(task, { signal: controller.signal, workerId: id });
       if (controller.signal.aborted) return;
@@ -71,7 +74,8 @@ export function createWorker(options: WorkerOptions) {
     } catch (error) {
       if (controller.signal.aborted && !running) return; // released on shutdown below
       const code = (error as { code?: string }).code ?? 'INTERNAL';
-      const message = (error as { userMessage?: string }).userMessage ?? (error as Error).message ?? String(error);
+      const message =
+        (error as { userMessage?: string }).userMessage ?? (error as Error).message ?? String(error);
       const retryable = (error as { retryable?: boolean }).retryable ?? false;
       log.warn({ err: error, task: task.id, attempt: task.attempts, retryable }, 'task attempt failed');
       try {
@@ -147,11 +151,16 @@ export function createWorker(options: WorkerOptions) {
       await loop;
       const pending = [...active.entries()];
       const timeout = sleep(graceMs).then(() => 'timeout' as const);
-      const finished = await Promise.race([Promise.all(pending.map(([, a]) => a.done)).then(() => 'done' as const), timeout]);
+      const finished = await Promise.race([
+        Promise.all(pending.map(([, a]) => a.done)).then(() => 'done' as const),
+        timeout,
+      ]);
       if (finished === 'timeout') {
         for (const [taskId, entry] of active) {
           entry.controller.abort(new Error('worker shutting down'));
-          await store.releaseTask(taskId, id).catch((error: unknown) => log.warn({ err: error, task: taskId }, 'release failed'));
+          await store
+            .releaseTask(taskId, id)
+            .catch((error: unknown) => log.warn({ err: error, task: taskId }, 'release failed'));
         }
       }
     },

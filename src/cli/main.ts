@@ -3,10 +3,12 @@ import { parseArgs } from 'node:util';
 import { isDeckhandError, loadConfig } from '../core/index.js';
 import { chatCommand } from './chat.js';
 import { doctorExitCode, formatDoctor, runDoctor } from './doctor.js';
+import { startCommand } from './start.js';
 
 const USAGE = `usage: deckhand <command>
 
 commands:
+  start             serve Slack, GitHub and Discord on PORT (default 3000) and run the worker
   chat              talk to Deckhand in this terminal (embedded defaults)
   doctor [--json]   check store, Redis, Docker, Slack, Discord, GitHub and models
   help              this text
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'chat':
       return chatCommand();
+    case 'start':
+      return startCommand();
     case undefined:
     case 'help':
     case '--help':

@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import type { CodeRunner, Orchestrator } from '../bots/router.js';
 import { createPipeline, type Pipeline } from '../bots/pipeline.js';
+import type { CodeRunner, Orchestrator } from '../bots/router.js';
 import { type Config, createRateLimits, DeckhandError, type Logger, type RateLimits } from '../core/index.js';
 import { openStore, type Store } from '../store/index.js';
 
@@ -21,7 +21,10 @@ export async function resolveStoreUri(config: Config, log: Logger): Promise<stri
     const { stdout } = await run('bash', [SERVICES_SCRIPT, 'up', 'mongo'], { timeout: 10 * 60_000 });
     const uri = /^export MONGODB_URI='(.*)'$/m.exec(stdout)?.[1];
     if (!uri) throw new Error('services.sh printed no MONGODB_URI');
-    log.info({ store: uri }, 'MONGODB_URI is not set: using the embedded FerretDB started by scripts/services.sh');
+    log.info(
+      { store: uri },
+      'MONGODB_URI is not set: using the embedded FerretDB started by scripts/services.sh',
+    );
     return uri;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();

@@ -1,0 +1,233 @@
+/**
+ * Turns a verified GitHub webhook delivery into a ParseOutcome. Deckhand acts on comments and new
+ * issues that mention it (`@deckhand`); every other delivery is acknowledged and ignored.
+ * Call verifyGitHubSignature on the raw body first.
+ */
+import { z } from 'zod';
+import type { ParseOutcome } from '../bots/events.js';
+import { eventOutcome, ignore, ingressError, parseWith } from '../bots/http.js';
+
+export const DEFAULT_BOT_LOGIN = 'deckhand';
+
+export interface GitHubWebhook {
+  /** X-GitHub-Event. */
+  name: string;
+  /** X-GitHub-Delivery (a GUID; redeliveries keep it). */
+  deliveryId: string;
+  /** The JSON-parsed body. */
+  payload: unknown;
+  /** The App's login, with or without `[bot]`; default `deckhand`. */
+  botLogin?: string;
+  now?: Date;
+}
+
+/** Event name -> the action Deckhand reacts to. */
+const HANDLED: Record<string, string> = {
+  issue_comment: 'created',
+  issues: 'opened',
+  pull_request_review_comment: 'created',
+  discussion_comment: 'created',
+};
+
+const actorSchema = z.object({ login: z.string().min(1), type: z.string().optional() });
+
+const baseSchema = z.object({
+  action: z.string(),
+  repository: z.object({ full_name: z.string().min(1) }),
+  sender: actorSchema,
+  installation: z.object({ id: z.union([z.number(), z.string()]) }).optional(),
+});
+
+const commentSchema = z.object({
+  id: z.number(),
+  node_id: z.string().optional(),
+  body: z.string().nullable().optional(),
+  user: actorSchema.nullable().optional(),
+  in_reply_to_id: z.number().optional(),
+});
+
+const issueCommentSchema = baseSchema.extend({
+  issue: z.object({ number: z.number(), pull_request: z.unknown().optional() }),
+  comment: commentSchema,
+});
+const issuesSchema = baseSchema.extend({
+  issue: z.object({
+    number: z.number(),
+    title: z.string().default(''),
+    body: z.string().nullable().optional(),
+    user: actorSchema.nullable().optional(),
+  }),
+});
+const reviewCommentSchema = baseSchema.extend({
+  pull_request: z.object({ number: z.number() }),
+  comment: commentSchema,
+});
+const discussionCommentSchema = baseSchema.extend({
+  discussion: z.object({ number: z.number(), node_id: z.string().optional() }),
+  comment: commentSchema,
+});
+
+/** What each handled event contributes, before the mention check. */
+interface Target {
+  kind: 'issue' | 'pull_request' | 'pull_request_review_comment' | 'discussion';
+  number: number;
+  body: string;
+  title?: string;
+  author?: { login: string; type?: string | undefined } | null | undefined;
+  replyTo: Record<string, string | undefined>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `@deckhand[bot]` / `deckhand` -> `deckhand`. */
+function loginOf(botLogin: string): string {
+  return botLogin.replace(/^@/, '').replace(/\[bot\]$/i, '');
+}
+
+/** Text where a mention counts: no fenced or inline code, no quoted lines (replies quoting an old ask). */
+function mentionableText(body: string): string {
+  return body
+    .replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, ' ')
+    .replace(/`[^`\n]*`/g, ' ')
+    .split('\n')
+    .filter((line) => !/^\s*>/.test(line))
+    .join('\n');
+}
+
+const LOGIN_MENTION = /(?<![\w@/.`-])@([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\/[\w.-]+)?)/g;
+
+/** Whether `body` mentions the bot, the body with the mention removed, and the other logins mentioned. */
+export function findGitHubMention(
+  body: string,
+  botLogin: string = DEFAULT_BOT_LOGIN,
+): { mentioned: boolean; text: string; mentions: string[] } {
+  const login = loginOf(botLogin);
+  const mentionPattern = () =>
+    new RegExp(`(?<![\\w@/.\`-])@${escapeRegExp(login)}(?:\\[bot\\])?(?![\\w-])[,:]?`, 'gi');
+  const visible = mentionableText(body);
+  const mentioned = mentionPattern().test(visible);
+  const mentions: string[] = [];
+  for (const match of visible.matchAll(LOGIN_MENTION)) {
+    const other = match[1]!;
+    if (other.toLowerCase() !== login.toLowerCase() && !mentions.includes(other)) mentions.push(other);
+  }
+  const text = body
+    .replace(mentionPattern(), ' ')
+    .replace(/[ \t]{2,}/g, ' ')
+    .replace(/^[ \t]+/gm, '')
+    .trim();
+  return { mentioned, text, mentions };
+}
+
+function targetOf(name: string, payload: unknown): { base: z.infer<typeof baseSchema>; target: Target } {
+  const what = `GitHub ${name} payload`;
+  if (name === 'issue_comment') {
+    const p = parseWith(issueCommentSchema, payload, what);
+    const number = String(p.issue.number);
+    return {
+      base: p,
+      target: {
+        kind: p.issue.pull_request ? 'pull_request' : 'issue',
+        number: p.issue.number,
+        body: p.comment.body ?? '',
+        author: p.comment.user,
+        replyTo: { commentId: String(p.comment.id), commentNodeId: p.comment.node_id, issueNumber: number },
+      },
+    };
+  }
+  if (name === 'issues') {
+    const p = parseWith(issuesSchema, payload, what);
+    return {
+      base: p,
+      target: {
+        kind: 'issue',
+        number: p.issue.number,
+        body: p.issue.body ?? '',
+        title: p.issue.title,
+        author: p.issue.user,
+        replyTo: { issueNumber: String(p.issue.number) },
+      },
+    };
+  }
+  if (name === 'pull_request_review_comment') {
+    const p = parseWith(reviewCommentSchema, payload, what);
+    return {
+      base: p,
+      target: {
+        kind: 'pull_request_review_comment',
+        number: p.pull_request.number,
+        body: p.comment.body ?? '',
+        author: p.comment.user,
+        replyTo: {
+          commentId: String(p.comment.id),
+          commentNodeId: p.comment.node_id,
+          issueNumber: String(p.pull_request.number),
+          // Replies go to the review thread's first comment.
+          inReplyToId: String(p.comment.in_reply_to_id ?? p.comment.id),
+        },
+      },
+    };
+  }
+  const p = parseWith(discussionCommentSchema, payload, what);
+  return {
+    base: p,
+    target: {
+      kind: 'discussion',
+      number: p.discussion.number,
+      body: p.comment.body ?? '',
+      author: p.comment.user,
+      replyTo: {
+        commentId: String(p.comment.id),
+        commentNodeId: p.comment.node_id,
+        issueNumber: String(p.discussion.number),
+        discussionNodeId: p.discussion.node_id,
+      },
+    },
+  };
+}
+
+export function parseGitHubWebhook(webhook: GitHubWebhook): ParseOutcome {
+  const { name, deliveryId, payload } = webhook;
+  if (!name) throw ingressError(400, 'Missing X-GitHub-Event header.');
+  if (!deliveryId) throw ingressError(400, 'Missing X-GitHub-Delivery header.');
+  if (deliveryId.length > 512) throw ingressError(400, 'X-GitHub-Delivery is too long.');
+  if (!isRecord(payload)) throw ingressError(400, 'GitHub webhook payload is not a JSON object.');
+
+  const wanted = HANDLED[name];
+  if (!wanted) return ignore(`GitHub event ${name} is not handled`);
+  const action = typeof payload.action === 'string' ? payload.action : '(none)';
+  if (action !== wanted) return ignore(`GitHub event ${name}.${action} is not handled`);
+
+  const { base, target } = targetOf(name, payload);
+  const botLogin = webhook.botLogin ?? DEFAULT_BOT_LOGIN;
+  const self = loginOf(botLogin).toLowerCase();
+  if (base.sender.type === 'Bot' || target.author?.type === 'Bot') return ignore(`${name} by a bot`);
+  if (loginOf(base.sender.login).toLowerCase() === self) return ignore(`${name} by Deckhand itself`);
+
+  const found = findGitHubMention(target.body, botLogin);
+  if (!found.mentioned) return ignore(`${name} does not mention @${loginOf(botLogin)}`);
+
+  const text = target.title ? `${target.title}\n\n${found.text}`.trim() : found.text;
+  return eventOutcome(
+    {
+      platform: 'github',
+      workspaceId: base.installation ? String(base.installation.id) : 'none',
+      channelId: base.repository.full_name,
+      threadId: String(target.number),
+      userId: base.sender.login,
+      userName: base.sender.login,
+      text,
+      mentions: found.mentions,
+      deliveryKey: deliveryId,
+      eventType: name,
+      replyTo: { ...target.replyTo, repo: base.repository.full_name, kind: target.kind },
+    },
+    webhook.now,
+  );
+}

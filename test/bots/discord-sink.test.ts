@@ -1,0 +1,177 @@
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createDiscordSink,
+  DISCORD_MAX_CONTENT,
+  DISCORD_TRUNCATION_MARKER,
+} from '../../src/bots/discord/sink.js';
+import type { NormalizedEvent } from '../../src/bots/events.js';
+import { DeckhandError } from '../../src/core/errors.js';
+
+const DISCORD = 'https://discord.com';
+const APP = '1100000000000000001';
+const INTERACTION_TOKEN = 'aW50ZXJhY3Rpb24tdG9rZW4tc2VjcmV0LXZhbHVl';
+const BOT_TOKEN = 'MTEwMDAwMDAwMDAwMDAwMDAwMQ.Gabcde.bot-token-secret';
+const WEBHOOK = `/api/v10/webhooks/${APP}/${INTERACTION_TOKEN}`;
+
+function interactionEvent(): NormalizedEvent {
+  return {
+    platform: 'discord',
+    workspaceId: '900000000000000001',
+    channelId: '900000000000000002',
+    threadId: '',
+    userId: '900000000000000003',
+    text: 'deploy main',
+    mentions: [],
+    command: { name: 'deckhand', args: 'deploy main' },
+    deliveryKey: '1200000000000000001',
+    eventType: 'application_command',
+    replyTo: {
+      interactionToken: INTERACTION_TOKEN,
+      applicationId: APP,
+      interactionId: '1200000000000000001',
+      channel: '900000000000000002',
+    },
+    receivedAt: '2025-01-15T12:00:00.000Z',
+  };
+}
+
+function gatewayEvent(): NormalizedEvent {
+  return {
+    ...interactionEvent(),
+    threadId: '1300000000000000001',
+    eventType: 'message_create',
+    command: undefined,
+    replyTo: { channel: '900000000000000002', messageId: '1300000000000000001' },
+  };
+}
+
+const noWait = { sleep: async () => {} };
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+});
+afterEach(() => {
+  nock.cleanAll();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
+});
+
+describe('Discord reply sink', () => {
+  it('Discord first reply edits the deferred response', async () => {
+    const scope = nock(DISCORD, { badheaders: ['authorization'] })
+      .patch(`${WEBHOOK}/messages/@original`, (body) => body.content === 'Working…')
+      .reply(200, { id: '1400000000000000001', content: 'Working…' })
+      .post(WEBHOOK, (body) => body.content === 'Second message')
+      .reply(200, { id: '1400000000000000002' })
+      .patch(`${WEBHOOK}/messages/1400000000000000002`, (body) => body.content === 'Second, edited')
+      .reply(200, { id: '1400000000000000002' })
+      .patch(`${WEBHOOK}/messages/@original`, (body) => body.content === 'Done')
+      .reply(200, { id: '1400000000000000001' });
+
+    const sink = createDiscordSink(interactionEvent(), { retry: noWait });
+    await sink.status('working'); // a no-op: the deferred response already says "thinking…"
+    const first = await sink.post('Working…');
+    expect(first.id).toBe('1400000000000000001');
+    const second = await sink.post('Second message');
+    expect(second.id).toBe('1400000000000000002');
+    await sink.update(second, 'Second, edited');
+    await sink.update(first, 'Done');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('truncates messages over 2000 characters with a marker and never pings anyone', async () => {
+    let sent: { content: string; allowed_mentions: unknown } | undefined;
+    nock(DISCORD)
+      .patch(`${WEBHOOK}/messages/@original`, (body) => {
+        sent = body;
+        return true;
+      })
+      .reply(200, { id: '1' });
+    await createDiscordSink(interactionEvent(), { retry: noWait }).post(`@everyone ${'x'.repeat(5000)}`);
+    expect(sent?.content).toHaveLength(DISCORD_MAX_CONTENT);
+    expect(sent?.content.endsWith(DISCORD_TRUNCATION_MARKER)).toBe(true);
+    expect(sent?.allowed_mentions).toEqual({ parse: [], replied_user: false });
+  });
+
+  it('retries a 429 after retry_after and succeeds', async () => {
+    const waits: number[] = [];
+    nock(DISCORD)
+      .patch(`${WEBHOOK}/messages/@original`)
+      .reply(
+        429,
+        { message: 'You are being rate limited.', retry_after: 0.25, global: false },
+        { 'Retry-After': '1' },
+      )
+      .patch(`${WEBHOOK}/messages/@original`)
+      .reply(200, { id: '1' });
+    const sink = createDiscordSink(interactionEvent(), {
+      retry: { sleep: async (ms) => void waits.push(ms) },
+    });
+    expect(await sink.post('hi')).toEqual({ id: '1' });
+    expect(waits).toEqual([250]);
+  });
+
+  it('gives up after 3 server errors without the interaction token in the error', async () => {
+    const scope = nock(DISCORD)
+      .patch(`${WEBHOOK}/messages/@original`)
+      .times(3)
+      .reply(502, { message: 'Bad Gateway' });
+    const error = (await createDiscordSink(interactionEvent(), { retry: noWait })
+      .post('hi')
+      .catch((e: unknown) => e)) as DeckhandError;
+    expect(error).toBeInstanceOf(DeckhandError);
+    expect(error.code).toBe('UPSTREAM_FAILED');
+    expect(error.retryable).toBe(true);
+    expect(error.userMessage).toContain(
+      'Discord edit of the deferred response failed: HTTP 502 (Bad Gateway)',
+    );
+    expect(`${error.message} ${error.stack}`).not.toContain(INTERACTION_TOKEN);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('does not retry an expired interaction token', async () => {
+    const scope = nock(DISCORD)
+      .patch(`${WEBHOOK}/messages/@original`)
+      .once()
+      .reply(401, { message: 'Invalid Webhook Token', code: 50027 });
+    const error = (await createDiscordSink(interactionEvent(), { retry: noWait })
+      .post('hi')
+      .catch((e: unknown) => e)) as DeckhandError;
+    expect(error.retryable).toBe(false);
+    expect(error.userMessage).toBe(
+      'Discord edit of the deferred response failed: HTTP 401 (Invalid Webhook Token, code 50027).',
+    );
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('answers a gateway mention in the channel with the bot token', async () => {
+    const channel = '/api/v10/channels/900000000000000002/messages';
+    const scope = nock(DISCORD, { reqheaders: { authorization: `Bot ${BOT_TOKEN}` } })
+      .post(channel, {
+        content: 'On it',
+        allowed_mentions: { parse: [], replied_user: false },
+        message_reference: { message_id: '1300000000000000001', fail_if_not_exists: false },
+      })
+      .reply(200, { id: '1500000000000000001' })
+      .patch(`${channel}/1500000000000000001`, (body) => body.content === 'Done')
+      .reply(200, { id: '1500000000000000001' })
+      .put(`${channel}/1300000000000000001/reactions/${encodeURIComponent('✅')}/@me`)
+      .reply(204)
+      .delete(`${channel}/1300000000000000001/reactions/${encodeURIComponent('👀')}/@me`)
+      .reply(204);
+
+    const sink = createDiscordSink(gatewayEvent(), { botToken: BOT_TOKEN, retry: noWait });
+    const reply = await sink.post('On it');
+    await sink.update(reply, 'Done');
+    await sink.status('done');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('refuses a gateway event without DISCORD_BOT_TOKEN', () => {
+    expect(() => createDiscordSink(gatewayEvent(), {})).toThrow(/DISCORD_BOT_TOKEN/);
+  });
+});

@@ -1,0 +1,175 @@
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { NormalizedEvent } from '../../src/bots/events.js';
+import { createSlackSink } from '../../src/bots/slack/sink.js';
+import { DeckhandError } from '../../src/core/errors.js';
+
+const TOKEN = 'xoxb-1111-2222-secret-slack-token';
+const SLACK = 'https://slack.com';
+
+function mentionEvent(overrides: Partial<NormalizedEvent> = {}): NormalizedEvent {
+  return {
+    platform: 'slack',
+    workspaceId: 'T0TEAM',
+    channelId: 'C0GENERAL',
+    threadId: '1736942400.000100',
+    userId: 'U0ALICE',
+    text: 'deploy main',
+    mentions: [],
+    deliveryKey: 'Ev0MENTION1',
+    eventType: 'app_mention',
+    replyTo: { channel: 'C0GENERAL', threadTs: '1736942400.000100' },
+    receivedAt: '2025-01-15T12:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** Records waits instead of sleeping. */
+function recorder() {
+  const waits: number[] = [];
+  return { waits, sleep: async (ms: number) => void waits.push(ms) };
+}
+
+function sinkFor(event = mentionEvent(), sleep = recorder().sleep) {
+  return createSlackSink(event, { botToken: TOKEN, retry: { sleep } });
+}
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+});
+afterEach(() => {
+  nock.cleanAll();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
+});
+
+describe('Slack reply sink', () => {
+  it('posts into the thread and edits the same message', async () => {
+    const scope = nock(SLACK, { reqheaders: { authorization: `Bearer ${TOKEN}` } })
+      .post('/api/chat.postMessage', {
+        channel: 'C0GENERAL',
+        thread_ts: '1736942400.000100',
+        text: 'Working on it',
+        mrkdwn: true,
+      })
+      .reply(200, { ok: true, channel: 'C0GENERAL', ts: '1736942401.000200' })
+      .post('/api/chat.update', { channel: 'C0GENERAL', ts: '1736942401.000200', text: 'Done: deployed' })
+      .reply(200, { ok: true, ts: '1736942401.000200' });
+
+    const sink = sinkFor();
+    const reply = await sink.post('Working on it');
+    expect(reply.id).toBe('1736942401.000200');
+    await sink.update(reply, 'Done: deployed');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('retries a 429 after Retry-After and succeeds', async () => {
+    const { waits, sleep } = recorder();
+    const scope = nock(SLACK)
+      .post('/api/chat.postMessage')
+      .reply(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': '2' })
+      .post('/api/chat.postMessage')
+      .reply(200, { ok: true, ts: '1.2' });
+
+    const reply = await sinkFor(mentionEvent(), sleep).post('hello');
+    expect(reply.id).toBe('1.2');
+    expect(waits).toEqual([2000]);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('retries {ok:false, error:"ratelimited"} answered with HTTP 200', async () => {
+    const { waits, sleep } = recorder();
+    nock(SLACK)
+      .post('/api/chat.update')
+      .reply(200, { ok: false, error: 'ratelimited' }, { 'Retry-After': '1' })
+      .post('/api/chat.update')
+      .reply(200, { ok: true });
+    await sinkFor(mentionEvent(), sleep).update({ id: '1.2' }, 'edited');
+    expect(waits).toEqual([1000]);
+  });
+
+  it('gives up after 3 server errors with a readable error that does not contain the token', async () => {
+    const { waits, sleep } = recorder();
+    const scope = nock(SLACK).post('/api/chat.postMessage').times(3).reply(503, 'upstream down');
+    const error = await sinkFor(mentionEvent(), sleep)
+      .post('hello')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeckhandError);
+    const failure = error as DeckhandError;
+    expect(failure.code).toBe('UPSTREAM_FAILED');
+    expect(failure.retryable).toBe(true);
+    expect(failure.userMessage).toMatch(/Slack chat\.postMessage failed: HTTP 503.*3 tries/);
+    expect(failure.message).not.toContain(TOKEN);
+    expect(JSON.stringify(failure)).not.toContain(TOKEN);
+    expect(waits).toEqual([500, 1000]);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('fails at once on a permanent Slack error', async () => {
+    const scope = nock(SLACK)
+      .post('/api/chat.postMessage')
+      .once()
+      .reply(200, { ok: false, error: 'channel_not_found' });
+    const error = (await sinkFor()
+      .post('hello')
+      .catch((e: unknown) => e)) as DeckhandError;
+    expect(error.code).toBe('UPSTREAM_FAILED');
+    expect(error.retryable).toBe(false);
+    expect(error.userMessage).toBe('Slack chat.postMessage failed: channel_not_found.');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('shows status as reactions on the original message', async () => {
+    const reactions: Array<{ method: string; name: unknown; timestamp: unknown }> = [];
+    const record = (method: string) => (_uri: string, body: Record<string, unknown>) => {
+      reactions.push({ method, name: body.name, timestamp: body.timestamp });
+      return [200, { ok: true }] as const;
+    };
+    nock(SLACK)
+      .post('/api/reactions.add')
+      .reply(200, { ok: false, error: 'already_reacted' })
+      .post('/api/reactions.add')
+      .reply(record('add'))
+      .post('/api/reactions.remove')
+      .reply(record('remove'));
+    const sink = sinkFor();
+    await sink.status('working');
+    await sink.status('done');
+    expect(reactions).toEqual([
+      { method: 'add', name: 'white_check_mark', timestamp: '1736942400.000100' },
+      { method: 'remove', name: 'eyes', timestamp: '1736942400.000100' },
+    ]);
+  });
+
+  it('answers a slash command through its response_url, without the bot token', async () => {
+    const event = mentionEvent({
+      threadId: '',
+      eventType: 'slash_command',
+      replyTo: { responseUrl: 'https://hooks.slack.com/commands/T0TEAM/123/abc', channel: 'C0GENERAL' },
+    });
+    const bodies: unknown[] = [];
+    const scope = nock('https://hooks.slack.com', { badheaders: ['authorization'] })
+      .post('/commands/T0TEAM/123/abc', (body) => bodies.push(body) > 0)
+      .twice()
+      .reply(200, 'ok');
+    const sink = sinkFor(event);
+    const reply = await sink.post('Running…');
+    await sink.update(reply, 'Finished');
+    await sink.status('done'); // no message of its own: nothing to react on
+    expect(bodies).toEqual([
+      { text: 'Running…', response_type: 'in_channel', replace_original: false },
+      { text: 'Finished', replace_original: true },
+    ]);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('uses SLACK_API_URL-style overrides for the API base', async () => {
+    const scope = nock('http://slack.test').post('/api/chat.postMessage').reply(200, { ok: true, ts: '9.9' });
+    const sink = createSlackSink(mentionEvent(), { botToken: TOKEN, apiUrl: 'http://slack.test/api/' });
+    expect(await sink.post('hi')).toEqual({ id: '9.9' });
+    expect(scope.isDone()).toBe(true);
+  });
+});

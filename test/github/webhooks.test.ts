@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { IngressError, type ParseOutcome } from '../../src/bots/index.js';
+import { parseGitHubWebhook, signGitHubPayload, verifyGitHubSignature } from '../../src/github/index.js';
+
+const secret = 'test-webhook-secret-5d1c';
+
+interface Definition {
+  name: string;
+  examples: Record<string, unknown>[];
+}
+
+const examplesRoot = dirname(
+  createRequire(import.meta.url).resolve('@octokit/webhooks-examples/package.json'),
+);
+const sets = readdirSync(examplesRoot)
+  .filter((entry) => existsSync(join(examplesRoot, entry, 'index.json')))
+  .map((entry) => ({
+    source: entry,
+    definitions: JSON.parse(readFileSync(join(examplesRoot, entry, 'index.json'), 'utf8')) as Definition[],
+  }));
+const cases = sets.flatMap(({ source, definitions }) =>
+  definitions.map((definition) => ({ source, name: definition.name, examples: definition.examples })),
+);
+
+function statusOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof IngressError ? error.httpStatus : -1;
+  }
+  return undefined;
+}
+
+function eventOf(outcome: ParseOutcome) {
+  if (outcome.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(outcome)}`);
+  return outcome.event;
+}
+
+/** A copy of `payload` whose comment (or issue) body mentions @deckhand. */
+function withMention(payload: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(payload);
+  const holder = (copy.comment ?? copy.issue) as { body?: string | null } | undefined;
+  if (holder) holder.body = `@deckhand ${holder.body ?? ''}`;
+  return copy;
+}
+
+describe('GitHub webhook verification and parsing over every @octokit/webhooks-examples payload', () => {
+  it('found the example payloads', () => {
+    expect(sets.map((set) => set.source)).toContain('api.github.com');
+    expect(cases.reduce((sum, c) => sum + c.examples.length, 0)).toBeGreaterThan(300);
+  });
+
+  it.each(sets)('$source: signed payloads verify and parse; mis-signed ones get 401', ({ definitions }) => {
+    for (const { name, examples } of definitions) {
+      examples.forEach((payload, index) => {
+        const label = `${name} example ${index}`;
+        for (const variant of [payload, withMention(payload)]) {
+          const rawBody = Buffer.from(JSON.stringify(variant));
+          const signature256 = signGitHubPayload(secret, rawBody);
+          expect(
+            statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256 })),
+            label,
+          ).toBeUndefined();
+
+          const outcome = parseGitHubWebhook({
+            name,
+            deliveryId: randomUUID(),
+            payload: JSON.parse(rawBody.toString()),
+          });
+          expect(['event', 'ignore'], label).toContain(outcome.kind);
+
+          const wrongSecret = signGitHubPayload('not-the-secret', rawBody);
+          expect(
+            statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256: wrongSecret })),
+            label,
+          ).toBe(401);
+          const tampered = Buffer.concat([rawBody, Buffer.from(' ')]);
+          expect(
+            statusOf(() => verifyGitHubSignature({ secret, rawBody: tampered, signature256 })),
+            label,
+          ).toBe(401);
+        }
+      });
+    }
+  });
+
+  it('turns every created/opened example that mentions @deckhand into an event', () => {
+    const wanted: Record<string, string> = {
+      issue_comment: 'created',
+      issues: 'opened',
+      pull_request_review_comment: 'created',
+      discussion_comment: 'created',
+    };
+    let events = 0;
+    for (const { name, examples } of cases) {
+      for (const payload of examples) {
+        if (!wanted[name] || wanted[name] !== payload.action) continue;
+        const event = eventOf(parseGitHubWebhook({ name, deliveryId: 'd-1', payload: withMention(payload) }));
+        expect(event.text).not.toMatch(/@deckhand/);
+        expect(event.channelId).toMatch(/\//);
+        events += 1;
+      }
+    }
+    expect(events).toBeGreaterThan(10);
+  });
+});
+
+describe('GitHub signatures', () => {
+  const rawBody = Buffer.from('{"zen":"Keep it logically awesome."}');
+
+  it('refuses a missing or malformed signature with 401 and a missing secret with 503', () => {
+    expect(statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256: undefined }))).toBe(401);
+    expect(statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256: 'sha1=abc' }))).toBe(401);
+    expect(statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256: 'sha256=00' }))).toBe(401);
+    const signature256 = signGitHubPayload(secret, rawBody);
+    expect(statusOf(() => verifyGitHubSignature({ secret: '', rawBody, signature256 }))).toBe(503);
+  });
+});
+
+describe('GitHub mentions', () => {
+  const comment = {
+    action: 'created',
+    issue: { number: 7, title: 'Flaky test', body: 'x' },
+    comment: {
+      id: 1001,
+      node_id: 'IC_1',
+      body: '@deckhand please retry the build, cc @octocat',
+      user: { login: 'alice', type: 'User' },
+    },
+    repository: { full_name: 'acme/widgets' },
+    sender: { login: 'alice', type: 'User' },
+    installation: { id: 4242 },
+  };
+
+  it('parses an issue_comment mentioning @deckhand into an event', () => {
+    const event = eventOf(
+      parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'guid-1', payload: comment }),
+    );
+    expect(event).toMatchObject({
+      platform: 'github',
+      workspaceId: '4242',
+      channelId: 'acme/widgets',
+      threadId: '7',
+      userId: 'alice',
+      text: 'please retry the build, cc @octocat',
+      mentions: ['octocat'],
+      deliveryKey: 'guid-1',
+      eventType: 'issue_comment',
+      replyTo: { commentId: '1001', issueNumber: '7', repo: 'acme/widgets', kind: 'issue' },
+    });
+  });
+
+  it('ignores a comment that does not mention @deckhand (or only quotes or codes it)', () => {
+    for (const body of [
+      'please retry',
+      'mail deckhand@example.com',
+      '> @deckhand do it\n\nthanks',
+      '`@deckhand`',
+      '@deckhandy hi',
+    ]) {
+      const payload = { ...comment, comment: { ...comment.comment, body } };
+      expect(parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload }).kind, body).toBe(
+        'ignore',
+      );
+    }
+  });
+
+  it('ignores comments by bots, including its own', () => {
+    const byBot = { ...comment, sender: { login: 'dependabot[bot]', type: 'Bot' } };
+    expect(parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload: byBot })).toMatchObject({
+      kind: 'ignore',
+      reason: 'issue_comment by a bot',
+    });
+    const bySelf = { ...comment, sender: { login: 'deckhand', type: 'User' } };
+    expect(parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload: bySelf }).kind).toBe(
+      'ignore',
+    );
+  });
+
+  it('honours a custom bot login and uses "none" without an installation', () => {
+    const { installation: _installation, ...rest } = comment;
+    const payload = { ...rest, comment: { ...comment.comment, body: '@shipit-bot[bot]: go' } };
+    const event = eventOf(
+      parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload, botLogin: 'shipit-bot[bot]' }),
+    );
+    expect(event).toMatchObject({ workspaceId: 'none', text: 'go' });
+  });
+
+  it('ignores other events and actions with a reason', () => {
+    expect(parseGitHubWebhook({ name: 'push', deliveryId: 'g', payload: {} })).toEqual({
+      kind: 'ignore',
+      reason: 'GitHub event push is not handled',
+    });
+    const edited = { ...comment, action: 'edited' };
+    expect(parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload: edited })).toEqual({
+      kind: 'ignore',
+      reason: 'GitHub event issue_comment.edited is not handled',
+    });
+  });
+
+  it('refuses missing delivery headers and non-object payloads with 400', () => {
+    expect(
+      statusOf(() => parseGitHubWebhook({ name: 'issue_comment', deliveryId: '', payload: comment })),
+    ).toBe(400);
+    expect(statusOf(() => parseGitHubWebhook({ name: '', deliveryId: 'g', payload: comment }))).toBe(400);
+    expect(statusOf(() => parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload: 'x' }))).toBe(
+      400,
+    );
+    expect(statusOf(() => parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload: [1] }))).toBe(
+      400,
+    );
+    const broken = { ...comment, comment: { body: '@deckhand hi' } };
+    expect(
+      statusOf(() => parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload: broken })),
+    ).toBe(400);
+  });
+});
