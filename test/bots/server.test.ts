@@ -140,7 +140,7 @@ describe('one HTTP port for Slack, GitHub and Discord', () => {
   it('answers 503 naming the missing variable when a route is not configured', async () => {
     const res = await fetch(`${bareBase}/github/webhooks`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(503);
-    expect((await res.json()).message).toContain('GITHUB_WEBHOOK_SECRET');
+    expect(((await res.json()) as { message: string }).message).toContain('GITHUB_WEBHOOK_SECRET');
   });
 
   it('answers a Discord PING with PONG and refuses a wrong signature', async () => {
