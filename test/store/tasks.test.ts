@@ -46,7 +46,7 @@ describe('task queue on the real server', () => {
     expect(claimed?.attempts).toBe(1);
 
     const swept = await store.requeueExpiredLeases(new Date(Date.now() + 5_000));
-    expect(swept).toEqual({ requeued: 1, failed: 0 });
+    expect(swept).toMatchObject({ requeued: 1, failed: 0 });
     const requeued = await store.getTask(task.id);
     expect(requeued).toMatchObject({ status: 'queued', attempts: 1, leaseOwner: null });
     expect(requeued?.lastError?.code).toBe('LEASE_EXPIRED');
@@ -83,9 +83,10 @@ describe('task queue on the real server', () => {
   it('fails an expired lease that has used all its attempts', async () => {
     const task = await store.enqueueTask({ kind: 'lease.exhaust', source, maxAttempts: 1 });
     await store.claimNextTask('w', 1_000, ['lease.exhaust']);
-    expect(await store.requeueExpiredLeases(new Date(Date.now() + 5_000))).toEqual({
+    expect(await store.requeueExpiredLeases(new Date(Date.now() + 5_000))).toMatchObject({
       requeued: 0,
       failed: 1,
+      failedTasks: [{ id: task.id, status: "failed" }],
     });
     const failed = await store.getTask(task.id);
     expect(failed?.status).toBe('failed');

@@ -285,12 +285,13 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
      * fails them once they have used all their attempts. Also re-applies any decided outcome whose
      * write to the task was lost. Returns counts.
      */
-    async requeueExpiredLeases(now = new Date()): Promise<{ requeued: number; failed: number }> {
+    async requeueExpiredLeases(now = new Date()): Promise<{ requeued: number; failed: number; failedTasks: TaskRecord[] }> {
       const expired = await Task.find({ status: 'running', leaseExpiresAt: { $lt: now } })
         .limit(500)
         .lean<LeanTask[]>();
       let requeued = 0;
       let failed = 0;
+      const failedTasks: TaskRecord[] = [];
       for (const task of expired) {
         const exhausted = task.attempts >= task.maxAttempts;
         const who = task.leaseOwner ?? 'a worker';
@@ -312,8 +313,10 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
             };
         if (await decide(task, task.attempts, 'end', 'lease-sweeper', set)) {
           await apply(task._id, set);
-          if (exhausted) failed++;
-          else requeued++;
+          if (exhausted) {
+            failed++;
+            failedTasks.push(toRecord({ ...task, ...(set as Partial<LeanTask>) }));
+          } else requeued++;
         } else {
           const decided = await TaskTransition.findOne({
             taskId: task._id,
@@ -323,7 +326,7 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
           if (decided) await apply(task._id, decided.set);
         }
       }
-      return { requeued, failed };
+      return { requeued, failed, failedTasks };
     },
 
     /** Deletes the decision log of tasks that finished before `olderThan`. */
