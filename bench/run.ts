@@ -1,8 +1,12 @@
 /** `npm run bench -- NAME`: runs one benchmark; its last output line is one JSON object. */
+import { benchIngest } from './ingest.js';
+import { benchSandbox } from './sandbox.js';
 import { benchStore } from './store.js';
 
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   store: benchStore,
+  sandbox: benchSandbox,
+  ingest: benchIngest,
 };
 
 const name = process.argv[2];

@@ -1,6 +1,10 @@
 export * from './discord/parse.js';
+export * from './discord/sink.js';
 export * from './discord/verify.js';
 export * from './events.js';
 export * from './http.js';
+export type { RetryOptions } from './sink-http.js';
+export * from './sinks.js';
 export * from './slack/parse.js';
+export * from './slack/sink.js';
 export * from './slack/verify.js';

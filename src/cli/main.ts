@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { isDeckhandError, loadConfig } from '../core/index.js';
 import { chatCommand } from './chat.js';
 import { doctorExitCode, formatDoctor, runDoctor } from './doctor.js';
+import { sandboxCommand } from './sandbox.js';
 import { startCommand } from './start.js';
 
 const USAGE = `usage: deckhand <command>
@@ -11,6 +12,7 @@ commands:
   start             serve Slack, GitHub and Discord on PORT (default 3000) and run the worker
   chat              talk to Deckhand in this terminal (embedded defaults)
   doctor [--json]   check store, Redis, Docker, Slack, Discord, GitHub and models
+  sandbox run|build run code in a Docker sandbox (prints one JSON result) / build its image
   help              this text
 `;
 
@@ -27,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       return chatCommand();
     case 'start':
       return startCommand();
+    case 'sandbox':
+      return sandboxCommand(rest);
     case undefined:
     case 'help':
     case '--help':

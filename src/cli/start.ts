@@ -7,36 +7,16 @@ import type { NormalizedEvent } from '../bots/events.js';
 import type { ReplySink } from '../bots/reply.js';
 import { createEventHandler } from '../bots/router.js';
 import { createHttpApp, listen } from '../bots/server.js';
+import { createSinkFactory } from '../bots/sinks.js';
 import { createWorker } from '../bots/worker.js';
 import { createLogger, type Logger, loadConfig } from '../core/index.js';
 import { openRuntime } from './runtime.js';
-
-/** Until a platform's sink is configured, replies are logged so nothing the user should see vanishes silently. */
-function loggingSink(log: Logger, event: NormalizedEvent): ReplySink {
-  let n = 0;
-  return {
-    async post(text) {
-      log.warn(
-        { platform: event.platform, channel: event.channelId, text },
-        'no reply sink for this platform; reply logged',
-      );
-      return { id: String(n++) };
-    },
-    async update(_reply, text) {
-      log.warn(
-        { platform: event.platform, channel: event.channelId, text },
-        'no reply sink for this platform; update logged',
-      );
-    },
-    async status() {},
-  };
-}
 
 export async function startCommand(): Promise<number> {
   const config = loadConfig();
   const log = createLogger({ level: config.log.level });
   const runtime = await openRuntime(config, log);
-  const sinkFor = (event: NormalizedEvent): ReplySink => loggingSink(log, event);
+  const sinkFor: (event: NormalizedEvent) => ReplySink = createSinkFactory({ config, logger: log });
   const worker = createWorker({
     store: runtime.store,
     pipeline: runtime.pipeline,
@@ -68,7 +48,9 @@ export async function startCommand(): Promise<number> {
     { port: typeof address === 'object' && address ? address.port : config.port },
     'Deckhand is listening',
   );
-  worker.start();
+  // DECKHAND_ROLE=web serves requests only (workers elsewhere), worker only works, all does both.
+  const role = process.env.DECKHAND_ROLE ?? 'all';
+  if (role !== 'web') worker.start();
 
   const purge = setInterval(() => {
     const cutoff = new Date(Date.now() - config.tasks.deliveryRetentionHours * 3600_000);

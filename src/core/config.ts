@@ -53,6 +53,23 @@ const settingsSchema = z
         timeoutSeconds: z.coerce.number().int().min(1).max(3600).default(120),
         network: z.enum(['none', 'bridge']).default('none'),
         warmPool: z.coerce.number().int().min(0).max(32).default(1),
+        /** Per stream; longer output is cut with a note. The Run record keeps at most 100 000 chars. */
+        outputLimitBytes: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
+        /** Size of each writable tmpfs in a sandbox (/tmp, /work, /dev/shm); counts toward memoryMb. */
+        tmpfsMb: z.coerce.number().int().min(1).max(4096).default(64),
+        /** Extra languages or overrides of python/node/bash: { name: { image?, command, fileName } }. */
+        languages: z
+          .record(
+            z.string().regex(/^[a-z][a-z0-9_+-]*$/),
+            z
+              .object({
+                image: z.string().min(1).optional(),
+                command: z.array(z.string().min(1)).min(1),
+                fileName: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/),
+              })
+              .strict(),
+          )
+          .default({}),
       })
       .strict()
       .prefault({}),
@@ -93,6 +110,9 @@ const ENV_OVERRIDES: Record<string, string> = {
   REDIS_URL: 'redis.url',
   DECKHAND_LEASE_MS: 'tasks.leaseMs',
   DECKHAND_MAX_ATTEMPTS: 'tasks.maxAttempts',
+  DECKHAND_CONCURRENCY: 'tasks.concurrency',
+  DECKHAND_USER_PER_MINUTE: 'tasks.userPerMinute',
+  DECKHAND_WORKSPACE_PER_MINUTE: 'tasks.workspacePerMinute',
   DECKHAND_SANDBOX_IMAGE: 'sandbox.image',
   DECKHAND_SANDBOX_WARM_POOL: 'sandbox.warmPool',
   DECKHAND_DEFAULT_MODEL: 'models.default',

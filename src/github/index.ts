@@ -1,2 +1,3 @@
 export * from './parse.js';
+export * from './sink.js';
 export * from './verify.js';

@@ -124,10 +124,13 @@ describe('Slack reply sink', () => {
 
   it('shows status as reactions on the original message', async () => {
     const reactions: Array<{ method: string; name: unknown; timestamp: unknown }> = [];
-    const record = (method: string) => (_uri: string, body: Record<string, unknown>) => {
-      reactions.push({ method, name: body.name, timestamp: body.timestamp });
-      return [200, { ok: true }] as const;
-    };
+    const record =
+      (method: string) =>
+      (_uri: string, body: nock.Body): nock.ReplyFnResult => {
+        const fields: Record<string, unknown> = typeof body === 'object' ? body : {};
+        reactions.push({ method, name: fields.name, timestamp: fields.timestamp });
+        return [200, { ok: true }];
+      };
     nock(SLACK)
       .post('/api/reactions.add')
       .reply(200, { ok: false, error: 'already_reacted' })

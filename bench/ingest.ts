@@ -1,0 +1,185 @@
+/**
+ * Ingest benchmark: `deckhand start` in its own process on the real store; this process sends signed
+ * Slack events and GitHub webhooks at a fixed rate (500/s for 20 s, one in ten a redelivery), then
+ * steps the rate up to find the highest it sustains. Checks every accepted event became exactly one task.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+import { signSlackRequest } from '../src/bots/slack/verify.js';
+import { signGitHubPayload } from '../src/github/verify.js';
+import { openStore } from '../src/store/index.js';
+import { ensureServices, percentile, round } from './services.js';
+
+const SLACK = 'bench-slack-secret';
+const GITHUB = 'bench-github-secret';
+
+function slackBody(id: string): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({
+    type: 'event_callback',
+    team_id: 'TBENCH',
+    event_id: id,
+    event_time: 1,
+    authorizations: [{ user_id: 'UBOT', is_bot: true }],
+    event: {
+      type: 'app_mention',
+      user: 'U1',
+      text: '<@UBOT> status',
+      ts: '1.1',
+      channel: 'C1',
+      event_ts: '1.1',
+    },
+  });
+  const ts = String(Math.floor(Date.now() / 1000));
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-slack-request-timestamp': ts,
+      'x-slack-signature': signSlackRequest(SLACK, ts, body),
+    },
+  };
+}
+
+function githubBody(id: string): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({
+    action: 'created',
+    issue: { number: 1, title: 't', body: '', pull_request: undefined },
+    comment: { id: 1, body: '@deckhand status', user: { login: 'octo', type: 'User' } },
+    repository: { full_name: 'acme/api', name: 'api', owner: { login: 'acme' } },
+    installation: { id: 42 },
+    sender: { login: 'octo', type: 'User' },
+  });
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'issue_comment',
+      'x-github-delivery': id,
+      'x-hub-signature-256': signGitHubPayload(GITHUB, body),
+    },
+  };
+}
+
+async function phase(base: string, dispatcher: Agent, rate: number, seconds: number, keys: Set<string>) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = rate * seconds;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const retry = i % 10 === 9 && keys.size > 0;
+    const id = retry ? [...keys].at(-1)! : `${randomBytes(8).toString('hex')}`;
+    const github = i % 2 === 1;
+    const key = github ? `gh-${id}` : `ev-${id}`;
+    const { body, headers } = github ? githubBody(retry ? id.replace(/^gh-/, '') : id) : slackBody(id);
+    keys.add(retry ? id : id);
+    const t0 = performance.now();
+    inflight.push(
+      request(`${base}${github ? '/github/webhooks' : '/slack/events'}`, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher,
+      })
+        .then(async (res) => {
+          await res.body.dump();
+          if (res.statusCode >= 300) errors++;
+          latencies.push(performance.now() - t0);
+        })
+        .catch(() => {
+          errors++;
+        }),
+    );
+    void key;
+  }
+  await Promise.all(inflight);
+  const elapsed = (performance.now() - started) / 1000;
+  return {
+    rate,
+    achieved: total / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors,
+  };
+}
+
+export async function benchIngest(): Promise<Record<string, unknown>> {
+  ensureServices('mongo');
+  const url = new URL(process.env.MONGODB_URI ?? '');
+  url.pathname = `/bench_ingest_${randomBytes(3).toString('hex')}`;
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [resolve(import.meta.dirname, '../bin/deckhand.js'), 'start'],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'error',
+        PORT: String(port),
+        MONGODB_URI: url.toString(),
+        SLACK_SIGNING_SECRET: SLACK,
+        GITHUB_WEBHOOK_SECRET: GITHUB,
+        DECKHAND_USER_PER_MINUTE: '1000000',
+        DECKHAND_ROLE: process.env.BENCH_ROLE ?? 'web',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const dispatcher = new Agent({ connections: 64, pipelining: 1 });
+  const store = await openStore({ uri: url.toString(), ensureIndexes: false });
+  try {
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${base}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ok) break;
+      if (i > 300) throw new Error('deckhand start did not come up');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const keys = new Set<string>();
+    const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+    const main = await phase(base, dispatcher, 500, seconds, keys);
+    console.log(
+      `500/s for ${seconds}s: achieved ${round(main.achieved)}/s p50 ${round(main.p50)} ms p99 ${round(main.p99)} ms errors ${main.errors}`,
+    );
+    let rpsMax = main.errors === 0 && main.achieved > 475 ? 500 : Math.floor(main.achieved);
+    for (const rate of [1000, 1500, 2000, 3000]) {
+      const step = await phase(base, dispatcher, rate, 5, keys);
+      console.log(
+        `${rate}/s for 5s: achieved ${round(step.achieved)}/s p50 ${round(step.p50)} ms p99 ${round(step.p99)} ms errors ${step.errors}`,
+      );
+      if (step.errors > 0 || step.achieved < rate * 0.95 || step.p99 > 250) break;
+      rpsMax = rate;
+    }
+    // Every accepted unique delivery must be exactly one task.
+    const tasks = await store.models.Task.countDocuments({});
+    const deliveries = await store.models.Delivery.countDocuments({});
+    let distinctEvents = 0;
+    for (const platform of ['slack', 'github']) {
+      distinctEvents += (await store.models.Task.distinct('source.eventId', { 'source.platform': platform }))
+        .length;
+    }
+    return {
+      bench: 'ingest',
+      rps_max: rpsMax,
+      p50_ms: round(main.p50),
+      p99_ms: round(main.p99),
+      lost: Math.max(0, deliveries - tasks),
+      duplicates: tasks - distinctEvents,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await store.dropDatabase().catch(() => undefined);
+    await store.close();
+    await dispatcher.close();
+  }
+}
