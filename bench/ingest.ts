@@ -164,7 +164,7 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const tasks = await store.models.Task.countDocuments({});
     const deliveries = await store.models.Delivery.countDocuments({});
     let distinctEvents = 0;
-    for (const platform of ['slack', 'github']) {
+    for (const platform of ['slack', 'github'] as const) {
       distinctEvents += (await store.models.Task.distinct('source.eventId', { 'source.platform': platform }))
         .length;
     }
