@@ -135,12 +135,15 @@ export function createWorker(options: WorkerOptions) {
         store
           .requeueExpiredLeases()
           .then(async (swept) => {
-            if (swept.requeued || swept.failed) log.info({ requeued: swept.requeued, failed: swept.failed }, 'swept expired leases');
+            if (swept.requeued || swept.failed)
+              log.info({ requeued: swept.requeued, failed: swept.failed }, 'swept expired leases');
             // A task that died with its worker on its last attempt still owes the user an answer.
             for (const task of swept.failedTasks) {
-              await options.onGiveUp?.(task, task.lastError?.message ?? 'the worker stopped').catch((error: unknown) =>
-                log.warn({ err: error, task: task.id }, 'could not tell the user about a failed task'),
-              );
+              await options
+                .onGiveUp?.(task, task.lastError?.message ?? 'the worker stopped')
+                .catch((error: unknown) =>
+                  log.warn({ err: error, task: task.id }, 'could not tell the user about a failed task'),
+                );
             }
           })
           .catch((error: unknown) => log.warn({ err: error }, 'lease sweep failed'));

@@ -78,7 +78,7 @@ async function checkStore(config: Config): Promise<CheckResult> {
     const { server } = await store.ping();
     await store.close();
     return { part: 'store', state: 'ok', detail: `${server} at ${describeMongoUri(uri)}` };
-  } catch (error) {
+  } catch (_error) {
     return {
       part: 'store',
       state: 'broken',

@@ -9,7 +9,7 @@ import { createEventHandler } from '../bots/router.js';
 import { createHttpApp, listen } from '../bots/server.js';
 import { createSinkFactory } from '../bots/sinks.js';
 import { createWorker } from '../bots/worker.js';
-import { createLogger, type Logger, loadConfig } from '../core/index.js';
+import { createLogger, loadConfig } from '../core/index.js';
 import { openRuntime } from './runtime.js';
 
 export async function startCommand(): Promise<number> {

@@ -1,5 +1,5 @@
 export * from './config.js';
 export * from './errors.js';
+export * from './limits.js';
 export * from './logger.js';
 export * from './redact.js';
-export * from './limits.js';

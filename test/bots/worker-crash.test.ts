@@ -19,7 +19,9 @@ afterEach(() => {
 afterAll(() => dropTestStore(store));
 
 function startWorker(workMs: number, name: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, uri, String(workMs), name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, uri, String(workMs), name], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   return child;
 }
@@ -61,7 +63,9 @@ describe('a worker killed with SIGKILL in the middle of a task', () => {
     doomed.kill('SIGKILL');
 
     startWorker(0, 'survivor-2');
-    const told = await until(() => store.models.AuditEntry.findOne({ action: 'user.told', target: task.id }).lean());
+    const told = await until(() =>
+      store.models.AuditEntry.findOne({ action: 'user.told', target: task.id }).lean(),
+    );
     expect(String(told.detail)).toMatch(/stopped answering; gave up after 1 attempts/);
     expect(await store.getTask(task.id)).toMatchObject({ status: 'failed' });
     expect(await audits('work.done', task.id)).toBe(0);

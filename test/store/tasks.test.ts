@@ -86,7 +86,7 @@ describe('task queue on the real server', () => {
     expect(await store.requeueExpiredLeases(new Date(Date.now() + 5_000))).toMatchObject({
       requeued: 0,
       failed: 1,
-      failedTasks: [{ id: task.id, status: "failed" }],
+      failedTasks: [{ id: task.id, status: 'failed' }],
     });
     const failed = await store.getTask(task.id);
     expect(failed?.status).toBe('failed');

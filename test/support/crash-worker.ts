@@ -25,7 +25,13 @@ const worker = createWorker({
     return { by: name };
   },
   onGiveUp: async (task, message) => {
-    await store.recordAudit({ actor: name, action: 'user.told', target: task.id, outcome: 'failed', detail: message });
+    await store.recordAudit({
+      actor: name,
+      action: 'user.told',
+      target: task.id,
+      outcome: 'failed',
+      detail: message,
+    });
   },
 });
 worker.start();

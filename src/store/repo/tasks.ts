@@ -256,7 +256,8 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
     async releaseTask(id: string, worker: string): Promise<void> {
       const task = await heldBy(id, worker, 'queued');
       const set = { status: 'queued', runAfter: new Date(), maxAttempts: task.maxAttempts + 1, ...cleared };
-      if (!(await decide(task, task.attempts, 'end', `release:${worker}`, set))) return endRefused(task, 'queued');
+      if (!(await decide(task, task.attempts, 'end', `release:${worker}`, set)))
+        return endRefused(task, 'queued');
       await apply(task._id, set);
     },
 
@@ -285,7 +286,9 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
      * fails them once they have used all their attempts. Also re-applies any decided outcome whose
      * write to the task was lost. Returns counts.
      */
-    async requeueExpiredLeases(now = new Date()): Promise<{ requeued: number; failed: number; failedTasks: TaskRecord[] }> {
+    async requeueExpiredLeases(
+      now = new Date(),
+    ): Promise<{ requeued: number; failed: number; failedTasks: TaskRecord[] }> {
       const expired = await Task.find({ status: 'running', leaseExpiresAt: { $lt: now } })
         .limit(500)
         .lean<LeanTask[]>();
