@@ -12,6 +12,8 @@ echo "== services"
 exports="$(bash scripts/services.sh up)" || exit 1
 eval "$exports"
 echo "$exports" | sed -E "s#(://[^:/@]*:)[^@]*@#\1[redacted]@#"
+# The sandbox image (debootstrap + docker import, no registry): about a minute once, then ~0.1 s.
+[ "${DECKHAND_SKIP_DOCKER:-}" = 1 ] || bash scripts/sandbox-image.sh >/dev/null || exit 1
 
 echo "== tests"
 mkdir -p .deckhand

@@ -9,6 +9,13 @@ import { Redis } from 'ioredis';
 import { createPipeline, type Pipeline } from '../bots/pipeline.js';
 import type { CodeRunner, Orchestrator } from '../bots/router.js';
 import { type Config, createRateLimits, DeckhandError, type Logger, type RateLimits } from '../core/index.js';
+import {
+  createDockerClient,
+  dockerConfigured,
+  imageExists,
+  type SandboxRunner,
+  sandboxRunnerFromConfig,
+} from '../runners/index.js';
 import { openStore, type Store } from '../store/index.js';
 
 const run = promisify(execFile);
@@ -68,15 +75,42 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     redis,
   );
   const pipeline = createPipeline(store, { maxAttempts: config.tasks.maxAttempts });
+  const sandbox = await openSandbox(config, store, log);
   return {
     config,
     store,
     ...(redis ? { redis } : {}),
     rateLimits,
     pipeline,
+    ...(sandbox ? { codeRunner: { run: ({ signal: _signal, ...request }) => sandbox.run(request) } } : {}),
     async close() {
+      await sandbox?.close();
       redis?.disconnect();
       await store.close();
     },
   };
+}
+
+/** The Docker sandbox when an engine and the image are there; otherwise code execution is off (and said so). */
+async function openSandbox(config: Config, store: Store, log: Logger): Promise<SandboxRunner | undefined> {
+  if (!dockerConfigured()) {
+    log.info('no Docker engine: code execution is off (deckhand doctor says how to enable it)');
+    return undefined;
+  }
+  try {
+    const docker = createDockerClient();
+    if (!(await imageExists(docker, config.sandbox.image))) {
+      log.info(
+        { image: config.sandbox.image },
+        'sandbox image not built: code execution is off (run deckhand sandbox build)',
+      );
+      return undefined;
+    }
+    const runner = sandboxRunnerFromConfig(config, { docker, store, logger: log });
+    await runner.start();
+    return runner;
+  } catch (error) {
+    log.warn({ err: error }, 'Docker sandbox unavailable: code execution is off');
+    return undefined;
+  }
 }

@@ -5,3 +5,36 @@ export {
   dockerVersion,
   imageExists,
 } from './docker.js';
+export { BUILD_HINT, dockerUnreachable, pinImage } from './image.js';
+export { argvFor, BUILTIN_LANGUAGES, type LanguageSpec, LanguageTable, shellQuote } from './languages.js';
+export {
+  type ContainerShape,
+  hostConfigFor,
+  limitsFromConfig,
+  SANDBOX_ENV,
+  SANDBOX_UID,
+  type SandboxLimits,
+  type SandboxNetwork,
+  WORK_DIR,
+} from './limits.js';
+export { truncationNote } from './output.js';
+export { checkFilePath, type SandboxFiles } from './payload.js';
+export {
+  LABEL_DEADLINE,
+  LABEL_MANAGED,
+  LABEL_OWNER,
+  LABEL_POOL,
+  ownerId,
+  reapOrphans,
+  reapReason,
+  sandboxLabels,
+} from './reaper.js';
+export {
+  createSandboxRunner,
+  type RunResult,
+  type SandboxRunner,
+  type SandboxRunnerOptions,
+  type SandboxRunOptions,
+  type SandboxRunStore,
+  sandboxRunnerFromConfig,
+} from './sandbox.js';

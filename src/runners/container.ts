@@ -1,0 +1,201 @@
+/**
+ * One sandbox container, used for exactly one run. `prepare` creates it with all limits, opens the
+ * attach stream and starts it; PID 1 then waits on stdin (payload.ts). `execute` hands over the code,
+ * reads the output, and kills the container at the time limit. Whatever happens, the container is
+ * removed afterwards and never runs a second program.
+ */
+import { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import { DeckhandError } from '../core/index.js';
+import {
+  type ContainerShape,
+  hostConfigFor,
+  SANDBOX_ENV,
+  SANDBOX_UID,
+  type SandboxLimits,
+  WORK_DIR,
+} from './limits.js';
+import { RunOutput } from './output.js';
+import { WAITER_SCRIPT } from './payload.js';
+import { sandboxLabels } from './reaper.js';
+
+export interface PrepareOptions {
+  /** Pinned image ID. */
+  image: string;
+  limits: SandboxLimits;
+  shape: ContainerShape;
+  pool: string;
+  /** Epoch ms after which the reaper may remove the container whoever owns it. */
+  deadline: number;
+}
+
+export interface Execution {
+  output: RunOutput;
+  exitCode: number | null;
+  timedOut: boolean;
+  oomKilled: boolean;
+}
+
+/** How long a killed container may take to close its streams before the run is declared stuck. */
+const KILL_GRACE_MS = 10_000;
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+export class SandboxContainer {
+  readonly createdAt = Date.now();
+  private sink: ((chunk: Buffer) => void) | undefined;
+  private closed = false;
+  private used = false;
+  private readonly closeWaiters: (() => void)[] = [];
+
+  private constructor(
+    readonly container: Docker.Container,
+    private readonly stream: Duplex,
+    readonly shape: ContainerShape,
+    readonly deadline: number,
+  ) {
+    // Read from the start: nothing arrives while the waiter waits, and a stream that is read notices
+    // at once when the container dies under us (so the pool drops it).
+    stream.on('data', (chunk: Buffer) => this.sink?.(chunk));
+    const onClose = () => {
+      this.closed = true;
+      for (const wake of this.closeWaiters.splice(0)) wake();
+    };
+    stream.once('end', onClose);
+    stream.once('close', onClose);
+    stream.on('error', onClose);
+  }
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  /** Started, waiting for code, never used. */
+  get usable(): boolean {
+    return !this.closed && !this.used;
+  }
+
+  static async prepare(docker: Docker, options: PrepareOptions): Promise<SandboxContainer> {
+    const container = await docker.createContainer({
+      Image: options.image,
+      // Entrypoint and Cmd both set, so an image's own ENTRYPOINT cannot wrap or replace the waiter.
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: [WAITER_SCRIPT],
+      // Explicit, whatever USER the image declares.
+      User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+      WorkingDir: WORK_DIR,
+      Env: [...SANDBOX_ENV],
+      Hostname: 'sandbox',
+      Labels: sandboxLabels(options.pool, options.deadline),
+      OpenStdin: true,
+      // Docker closes stdin when the attached client goes away: an idle waiter whose owner died reads
+      // EOF and exits instead of waiting forever.
+      StdinOnce: true,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      NetworkDisabled: options.shape.network === 'none',
+      HostConfig: hostConfigFor(options.limits, options.shape),
+    });
+    try {
+      // Attach before start so not one byte of output can be missed.
+      const stream = await container.attach({
+        stream: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      });
+      if (!(stream instanceof Duplex)) throw new Error('docker attach did not return a duplex stream');
+      const prepared = new SandboxContainer(container, stream, options.shape, options.deadline);
+      await container.start();
+      return prepared;
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Runs one payload (payload.ts) and returns once both streams ended or the time limit killed it. */
+  async execute(
+    payload: Buffer,
+    nonce: string,
+    outputLimitBytes: number,
+    timeoutMs: number,
+  ): Promise<Execution> {
+    if (!this.usable) throw new Error('a sandbox container runs one program only');
+    this.used = true;
+    const output = new RunOutput(outputLimitBytes, nonce);
+    let timedOut = false;
+    const done = new Promise<'complete' | 'closed'>((resolve) => {
+      this.sink = (chunk) => {
+        output.push(chunk);
+        if (output.complete) resolve('complete');
+      };
+      this.closeWaiters.push(() => resolve('closed'));
+      if (this.closed) resolve('closed');
+    });
+    let stuckTimer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((resolve) => {
+      const timer = setTimeout(() => {
+        timedOut = true;
+        this.kill();
+        stuckTimer = setTimeout(() => resolve('stuck'), KILL_GRACE_MS);
+      }, timeoutMs);
+      this.closeWaiters.push(() => clearTimeout(timer));
+      done.then(() => clearTimeout(timer));
+    });
+    this.stream.end(payload);
+    const how = await Promise.race([done, stuck]);
+    clearTimeout(stuckTimer);
+    this.sink = undefined;
+    if (how === 'stuck') {
+      throw new DeckhandError('SANDBOX_TIMEOUT', 'The sandbox did not stop after its time limit.', {
+        detail: `container ${this.id.slice(0, 12)} still streaming ${KILL_GRACE_MS} ms after kill`,
+      });
+    }
+    const marker = output.marker;
+    if (timedOut) return { output, exitCode: null, timedOut, oomKilled: false };
+    if (how === 'complete' && marker) {
+      return { output, exitCode: marker.exitCode, timedOut, oomKilled: marker.oomKills > 0 };
+    }
+    // The streams closed without the waiter's end line: PID 1 itself died (the OOM killer chose it,
+    // or the container was killed from outside). Docker's own record is all there is.
+    const state = await this.exitState();
+    return { output, exitCode: state.exitCode, timedOut, oomKilled: state.oomKilled };
+  }
+
+  private async exitState(): Promise<{ exitCode: number | null; oomKilled: boolean }> {
+    try {
+      await Promise.race([
+        this.container.wait({ condition: 'not-running' }),
+        new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+      ]);
+      const info = await this.container.inspect();
+      if (info.State.Running) return { exitCode: null, oomKilled: info.State.OOMKilled };
+      return { exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled };
+    } catch {
+      return { exitCode: null, oomKilled: false };
+    }
+  }
+
+  private kill(): void {
+    this.container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+  }
+
+  /** Kills and removes the container; already gone is fine. */
+  async remove(): Promise<void> {
+    this.used = true;
+    this.stream.destroy();
+    try {
+      await this.container.remove({ force: true });
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 404 && status !== 409) throw error;
+    }
+  }
+}

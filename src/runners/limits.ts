@@ -1,0 +1,109 @@
+/**
+ * The fences around every sandbox container. Each one is here, not in the image, so an image
+ * configured by an operator (or a mistake in ours) cannot loosen them: read-only root, no network
+ * unless a run asks for it, no capabilities, no privilege gain, a non-root user, bounded pids, memory
+ * (with no swap), CPU, writable space and open files.
+ */
+import { isAbsolute } from 'node:path';
+import type Docker from 'dockerode';
+import { type Config, DeckhandError } from '../core/index.js';
+
+/** The uid/gid sandboxed code runs as. A mounted workspace must be writable by it. */
+export const SANDBOX_UID = 10001;
+/** The work folder: cwd of every run, a size-limited tmpfs unless a workspace is mounted there. */
+export const WORK_DIR = '/work';
+export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
+/**
+ * The whole environment a sandboxed program gets. Nothing is copied from Deckhand's environment,
+ * so no token, key or connection string can reach untrusted code.
+ */
+export const SANDBOX_ENV: readonly string[] = [`PATH=${SANDBOX_PATH}`, `HOME=${WORK_DIR}`, 'LANG=C.UTF-8'];
+
+export interface SandboxLimits {
+  cpus: number;
+  memoryMb: number;
+  pids: number;
+  /** Wall clock, from the moment the code is handed over until the container is killed. */
+  timeoutSeconds: number;
+  /** Per stream (stdout, stderr); the rest is read and dropped. */
+  outputLimitBytes: number;
+  /** Size of each writable tmpfs (/tmp, the work folder, /dev/shm); counted in the memory limit too. */
+  tmpfsMb: number;
+}
+
+export type SandboxNetwork = 'none' | 'bridge';
+
+export function limitsFromConfig(sandbox: Config['sandbox']): SandboxLimits {
+  return {
+    cpus: sandbox.cpus,
+    memoryMb: sandbox.memoryMb,
+    pids: sandbox.pids,
+    timeoutSeconds: sandbox.timeoutSeconds,
+    outputLimitBytes: sandbox.outputLimitBytes,
+    tmpfsMb: sandbox.tmpfsMb,
+  };
+}
+
+const MIB = 1024 * 1024;
+
+export interface ContainerShape {
+  network: SandboxNetwork;
+  /** Absolute host folder mounted read-write at the work folder instead of a tmpfs. */
+  workdirMount?: string;
+}
+
+export function hostConfigFor(limits: SandboxLimits, shape: ContainerShape): Docker.HostConfig {
+  const memory = limits.memoryMb * MIB;
+  // exec: scripts written to /tmp or the work folder must run; nosuid/nodev: nothing there may gain
+  // privileges or reach devices.
+  const tmpfs = (extra = '') => `rw,exec,nosuid,nodev,size=${limits.tmpfsMb}m${extra}`;
+  const config: Docker.HostConfig = {
+    NetworkMode: shape.network,
+    ReadonlyRootfs: true,
+    CapDrop: ['ALL'],
+    SecurityOpt: ['no-new-privileges'],
+    PidsLimit: limits.pids,
+    Memory: memory,
+    // Equal to Memory: no swap, so a memory bomb meets the OOM killer instead of thrashing the disk.
+    MemorySwap: memory,
+    NanoCpus: Math.round(limits.cpus * 1e9),
+    ShmSize: limits.tmpfsMb * MIB,
+    Tmpfs: { '/tmp': tmpfs() },
+    // Output travels over the attach stream only; the default json-file driver would also write
+    // every byte (100 MB for an output bomb) to the daemon's disk.
+    LogConfig: { Type: 'none', Config: {} },
+    // Under host memory pressure, the kernel kills sandboxed code before anything else.
+    OomScoreAdj: 1000,
+    // No core dumps onto the tmpfs; a bounded number of open files.
+    Ulimits: [
+      { Name: 'core', Soft: 0, Hard: 0 },
+      { Name: 'nofile', Soft: 1024, Hard: 1024 },
+    ],
+    IpcMode: 'private',
+    // Removal is explicit (after the result is read) and, for anything left behind, the reaper's.
+    AutoRemove: false,
+  };
+  if (shape.workdirMount) {
+    if (!isAbsolute(shape.workdirMount)) {
+      throw new DeckhandError(
+        'BAD_REQUEST',
+        `The workspace folder must be an absolute path: ${shape.workdirMount}`,
+      );
+    }
+    config.Mounts = [
+      {
+        Type: 'bind',
+        Source: shape.workdirMount,
+        Target: WORK_DIR,
+        ReadOnly: false,
+        BindOptions: { Propagation: 'rprivate' },
+      },
+    ];
+  } else {
+    config.Tmpfs = {
+      ...config.Tmpfs,
+      [WORK_DIR]: tmpfs(`,uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0755`),
+    };
+  }
+  return config;
+}
