@@ -158,12 +158,16 @@ export function createWorker(options: WorkerOptions) {
       if (sweeper) clearInterval(sweeper);
       wake?.();
       await loop;
-      const pending = [...active.entries()];
-      const timeout = sleep(graceMs).then(() => 'timeout' as const);
+      // The grace timer is cleared once the tasks finish, so a quick stop does not hold the process open.
+      let graceTimer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        graceTimer = setTimeout(() => resolve('timeout'), graceMs);
+      });
       const finished = await Promise.race([
-        Promise.all(pending.map(([, a]) => a.done)).then(() => 'done' as const),
+        Promise.all([...active.values()].map((a) => a.done)).then(() => 'done' as const),
         timeout,
       ]);
+      clearTimeout(graceTimer);
       if (finished === 'timeout') {
         for (const [taskId, entry] of active) {
           entry.controller.abort(new Error('worker shutting down'));
