@@ -38,6 +38,14 @@ export function ingressError(
   return new IngressError(status, message, options);
 }
 
+/** 503 for a route whose secret is not set, naming the variable and both ways to set it. */
+export function notConfigured(what: string, variable: string): IngressError {
+  return new IngressError(
+    503,
+    `${what} is not configured: set ${variable} (export ${variable}=... or ${variable}_FILE=/path).`,
+  );
+}
+
 export function isIngressError(error: unknown): error is IngressError {
   return error instanceof IngressError;
 }

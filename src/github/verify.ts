@@ -4,7 +4,7 @@
  * https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { assertBodySize, ingressError } from '../bots/http.js';
+import { assertBodySize, ingressError, notConfigured } from '../bots/http.js';
 
 export interface GitHubSignatureInput {
   /** GITHUB_WEBHOOK_SECRET. */
@@ -22,7 +22,7 @@ export function signGitHubPayload(secret: string, rawBody: Buffer | string): str
 /** Throws IngressError 401 unless the body carries a valid signature (503 without a secret). */
 export function verifyGitHubSignature(input: GitHubSignatureInput): void {
   const { secret, rawBody, signature256 } = input;
-  if (!secret) throw ingressError(503, 'GitHub webhooks are not configured: set GITHUB_WEBHOOK_SECRET.');
+  if (!secret) throw notConfigured('GitHub webhooks', 'GITHUB_WEBHOOK_SECRET');
   assertBodySize(rawBody);
   if (!signature256) throw ingressError(401, 'Missing X-Hub-Signature-256 header.');
   const match = /^sha256=([0-9a-f]{64})$/i.exec(signature256.trim());

@@ -4,7 +4,7 @@
  * https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers
  */
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { assertBodySize, ingressError } from '../http.js';
+import { assertBodySize, ingressError, notConfigured } from '../http.js';
 
 /** DER SubjectPublicKeyInfo header for a raw 32-byte Ed25519 key (RFC 8410). */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -46,7 +46,7 @@ export function discordPublicKey(publicKeyHex: string): KeyObject {
 export function verifyDiscordSignature(input: DiscordSignatureInput): void {
   const { publicKeyHex, rawBody, signature, timestamp } = input;
   if (!publicKeyHex) {
-    throw ingressError(503, 'Discord is not configured: set DISCORD_PUBLIC_KEY.');
+    throw notConfigured('Discord interactions', 'DISCORD_PUBLIC_KEY');
   }
   const key = discordPublicKey(publicKeyHex);
   assertBodySize(rawBody);

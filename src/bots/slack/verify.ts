@@ -4,7 +4,7 @@
  * https://api.slack.com/authentication/verifying-requests-from-slack
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { assertBodySize, ingressError } from '../http.js';
+import { assertBodySize, ingressError, notConfigured } from '../http.js';
 
 /** How far the request timestamp may be from our clock, either way. */
 export const SLACK_MAX_SKEW_SECONDS = 5 * 60;
@@ -32,7 +32,7 @@ export function signSlackRequest(signingSecret: string, timestamp: string, rawBo
 export function verifySlackSignature(input: SlackSignatureInput): void {
   const { signingSecret, rawBody, timestamp, signature } = input;
   if (!signingSecret) {
-    throw ingressError(503, 'Slack is not configured: set SLACK_SIGNING_SECRET.');
+    throw notConfigured('Slack', 'SLACK_SIGNING_SECRET');
   }
   assertBodySize(rawBody);
   if (!timestamp) throw ingressError(401, 'Missing X-Slack-Request-Timestamp header.');
