@@ -1,4 +1,5 @@
 import { guard, isDuplicateKeyError } from '../errors.js';
+import { deliveryId } from '../models/delivery.js';
 import type { Models, Platform } from '../models/index.js';
 
 export interface DeliveryOutcome {
@@ -20,15 +21,11 @@ export function deliveryRepo(models: Models) {
       } catch (error) {
         if (isDuplicateKeyError(error)) {
           if (taskId === undefined) return { duplicate: true };
-          const first = await models.Delivery.findOne({ platform, key }).lean();
+          const first = await models.Delivery.findById(deliveryId(platform, key)).lean();
           return { duplicate: true, taskId: first?.taskId ?? null };
         }
         return guard('Delivery', () => Promise.reject(error));
       }
-    },
-
-    async attachTaskToDelivery(platform: Platform, key: string, taskId: string): Promise<void> {
-      await models.Delivery.updateOne({ platform, key }, { $set: { taskId } });
     },
 
     /** Deletes deliveries received before `olderThan`; returns how many went. */
