@@ -98,6 +98,11 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
     return toRecord(await load(String(task._id)));
   }
 
+  /** The task as a decision just made it: the decision is authoritative, so no read-back is needed. */
+  function decided(task: LeanTask, set: Record<string, unknown>): TaskRecord {
+    return toRecord({ ...task, ...set } as LeanTask);
+  }
+
   /** The running attempt held by `worker`, or a typed refusal explaining why not. */
   async function heldBy(id: string, worker: string, to: TaskStatus): Promise<LeanTask> {
     const task = await load(id);
@@ -175,7 +180,7 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
           };
           if (await decide(task, attempt, 'start', worker, set)) {
             await apply(task._id, set);
-            return toRecord({ ...task, ...set, status: 'running' });
+            return decided(task, set);
           }
         }
       }
@@ -216,7 +221,7 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
       };
       if (!(await decide(task, task.attempts, 'end', worker, set))) return endRefused(task, 'succeeded');
       await apply(task._id, set);
-      return reload(task);
+      return decided(task, set);
     },
 
     /**
@@ -278,7 +283,7 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
           : await decide(task, task.attempts, 'end', `cancel:${by}`, set);
       if (!won) return task.status === 'queued' ? reload(task) : endRefused(task, 'cancelled');
       await apply(task._id, set);
-      return reload(task);
+      return decided(task, set);
     },
 
     /**
@@ -318,7 +323,7 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
           await apply(task._id, set);
           if (exhausted) {
             failed++;
-            failedTasks.push(toRecord({ ...task, ...(set as Partial<LeanTask>) }));
+            failedTasks.push(decided(task, set));
           } else requeued++;
         } else {
           const decided = await TaskTransition.findOne({
