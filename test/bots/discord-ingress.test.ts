@@ -1,11 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  IngressError,
-  type ParseOutcome,
-  parseDiscordInteraction,
-  verifyDiscordSignature,
-} from '../../src/bots/index.js';
+import { parseDiscordInteraction, verifyDiscordSignature } from '../../src/bots/index.js';
+import { eventOf, statusOf } from '../support/ingress.js';
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const publicKeyHex = publicKey.export({ format: 'der', type: 'spki' }).subarray(12).toString('hex');
@@ -15,20 +11,6 @@ function signedRequest(body: unknown) {
   const rawBody = Buffer.from(JSON.stringify(body));
   const signature = sign(null, Buffer.concat([Buffer.from(timestamp), rawBody]), privateKey).toString('hex');
   return { publicKeyHex, rawBody, signature, timestamp };
-}
-
-function statusOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof IngressError ? error.httpStatus : -1;
-  }
-  return undefined;
-}
-
-function eventOf(outcome: ParseOutcome) {
-  if (outcome.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(outcome)}`);
-  return outcome.event;
 }
 
 const base = {

@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createDiscordSink,
   DISCORD_MAX_CONTENT,
@@ -7,6 +7,7 @@ import {
 } from '../../src/bots/discord/sink.js';
 import type { NormalizedEvent } from '../../src/bots/events.js';
 import { DeckhandError } from '../../src/core/errors.js';
+import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const DISCORD = 'https://discord.com';
 const APP = '1100000000000000001';
@@ -48,17 +49,7 @@ function gatewayEvent(): NormalizedEvent {
 
 const noWait = { sleep: async () => {} };
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
+useNockForThirdPartyApis();
 
 describe('Discord reply sink', () => {
   it('Discord first reply edits the deferred response', async () => {

@@ -1,11 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../src/bots/events.js';
 import { createSinkFactory } from '../../src/bots/sinks.js';
 import { type Config, createLogger, loadConfig, type Secrets } from '../../src/core/index.js';
 import type { GitHubClient } from '../../src/github/sink.js';
+import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const SLACK_TOKEN = 'xoxb-9999-8888-factory-test-token';
 
@@ -48,17 +49,7 @@ const env = {
   GITHUB_API_URL: 'http://github.test',
 };
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
+useNockForThirdPartyApis();
 
 describe('reply sink factory', () => {
   it('logs replies naming SLACK_BOT_TOKEN when Slack is not configured', async () => {

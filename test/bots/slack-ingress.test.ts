@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  IngressError,
-  type ParseOutcome,
-  parseSlackRequest,
-  signSlackRequest,
-  verifySlackSignature,
-} from '../../src/bots/index.js';
+import { parseSlackRequest, signSlackRequest, verifySlackSignature } from '../../src/bots/index.js';
+import { eventOf, statusOf } from '../support/ingress.js';
 
 const secret = 'test-signing-secret-8f2a';
 const nowMs = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -17,22 +12,8 @@ function signed(body: string, ts = String(nowSec)) {
   return { signingSecret: secret, rawBody, timestamp: ts, signature: signSlackRequest(secret, ts, rawBody) };
 }
 
-function statusOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof IngressError ? error.httpStatus : -1;
-  }
-  return undefined;
-}
-
 function json(body: unknown): { rawBody: Buffer; contentType: string; headers: Record<string, string> } {
   return { rawBody: Buffer.from(JSON.stringify(body)), contentType: 'application/json', headers: {} };
-}
-
-function eventOf(outcome: ParseOutcome) {
-  if (outcome.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(outcome)}`);
-  return outcome.event;
 }
 
 const mention = {

@@ -1,8 +1,9 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../src/bots/events.js';
 import { createSlackSink } from '../../src/bots/slack/sink.js';
 import { DeckhandError } from '../../src/core/errors.js';
+import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const TOKEN = 'xoxb-1111-2222-secret-slack-token';
 const SLACK = 'https://slack.com';
@@ -34,17 +35,7 @@ function sinkFor(event = mentionEvent(), sleep = recorder().sleep) {
   return createSlackSink(event, { botToken: TOKEN, retry: { sleep } });
 }
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
+useNockForThirdPartyApis();
 
 describe('Slack reply sink', () => {
   it('posts into the thread and edits the same message', async () => {

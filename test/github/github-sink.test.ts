@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../src/bots/events.js';
 import { DeckhandError } from '../../src/core/errors.js';
 import {
@@ -10,6 +10,7 @@ import {
   STATUS_LINES,
   TRACKING_MARKER,
 } from '../../src/github/sink.js';
+import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const API = 'https://api.github.com';
 const INSTALLATION_TOKEN = 'ghs_installationTokenForTests0123456789';
@@ -56,17 +57,7 @@ function tokenScope() {
 
 const noWait = { sleep: async () => {} };
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
+useNockForThirdPartyApis();
 
 describe('GitHub tracking comment sink', () => {
   it('keeps one tracking comment for a GitHub task', async () => {

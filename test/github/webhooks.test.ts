@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IngressError, type ParseOutcome } from '../../src/bots/index.js';
 import { parseGitHubWebhook, signGitHubPayload, verifyGitHubSignature } from '../../src/github/index.js';
+import { eventOf, statusOf } from '../support/ingress.js';
 
 const secret = 'test-webhook-secret-5d1c';
 
@@ -25,20 +25,6 @@ const sets = readdirSync(examplesRoot)
 const cases = sets.flatMap(({ source, definitions }) =>
   definitions.map((definition) => ({ source, name: definition.name, examples: definition.examples })),
 );
-
-function statusOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof IngressError ? error.httpStatus : -1;
-  }
-  return undefined;
-}
-
-function eventOf(outcome: ParseOutcome) {
-  if (outcome.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(outcome)}`);
-  return outcome.event;
-}
 
 /** A copy of `payload` whose comment (or issue) body mentions @deckhand. */
 function withMention(payload: Record<string, unknown>): Record<string, unknown> {
