@@ -18,7 +18,8 @@ export interface IngestResult {
 
 export type TaskListener = (task: TaskRecord) => void;
 
-export function createPipeline(store: Store, options: { maxAttempts?: number } = {}) {
+/** Tasks get the store's default attempt limit (config tasks.maxAttempts, given to openStore). */
+export function createPipeline(store: Store) {
   const listeners = new Set<TaskListener>();
 
   async function enqueue(id: string, event: NormalizedEvent): Promise<TaskRecord | null> {
@@ -35,7 +36,6 @@ export function createPipeline(store: Store, options: { maxAttempts?: number } =
           eventId: event.deliveryKey,
         },
         payload: event,
-        ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
       });
     } catch (error) {
       if ((error as { code?: string }).code === 'STORE_CONFLICT') return null; // a concurrent retry won

@@ -74,7 +74,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     { userPerMinute: config.tasks.userPerMinute, workspacePerMinute: config.tasks.workspacePerMinute },
     redis,
   );
-  const pipeline = createPipeline(store, { maxAttempts: config.tasks.maxAttempts });
+  const pipeline = createPipeline(store);
   const sandbox = await openSandbox(config, store, log);
   return {
     config,
