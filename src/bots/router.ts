@@ -3,25 +3,15 @@
  * then the agent orchestrator for anything else. Every reply goes through the event's ReplySink.
  */
 import { DeckhandError, type RateLimits } from '../core/index.js';
+import type { RunResult, SandboxRunner } from '../runners/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import { HELP_TEXT, parseCommand } from './commands.js';
 import { type NormalizedEvent, normalizedEventSchema } from './events.js';
 import type { ReplySink } from './reply.js';
 import type { TaskContext, TaskHandler } from './worker.js';
 
-export interface CodeRunResult {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  oomKilled: boolean;
-  truncated: boolean;
-  durationMs: number;
-}
-
-export interface CodeRunner {
-  run(request: { lang: string; code: string; taskId?: string; signal?: AbortSignal }): Promise<CodeRunResult>;
-}
+/** The sandbox's run(); a run is bounded by the sandbox's own time limit, not by the task's signal. */
+export type CodeRunner = Pick<SandboxRunner, 'run'>;
 
 /** Answers free-form messages; provided by src/agents once a model is configured. */
 export type Orchestrator = (
@@ -43,7 +33,7 @@ export const NO_MODEL_TEXT =
 export const NO_SANDBOX_TEXT =
   'Code execution is not available: no Docker sandbox is set up here. Run `deckhand doctor` to see what is missing.';
 
-export function formatRunResult(lang: string, result: CodeRunResult): string {
+export function formatRunResult(lang: string, result: RunResult): string {
   const flags = [
     result.timedOut ? 'timed out' : '',
     result.oomKilled ? 'out of memory' : '',
@@ -146,7 +136,6 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
           lang: command.lang,
           code: command.code,
           taskId: task.id,
-          signal: ctx.signal,
         });
         const text = formatRunResult(command.lang, result);
         await sink.update(posted, text);

@@ -82,7 +82,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     ...(redis ? { redis } : {}),
     rateLimits,
     pipeline,
-    ...(sandbox ? { codeRunner: { run: ({ signal: _signal, ...request }) => sandbox.run(request) } } : {}),
+    ...(sandbox ? { codeRunner: sandbox } : {}),
     async close() {
       await sandbox?.close();
       redis?.disconnect();
