@@ -63,8 +63,12 @@ root=""
 trap '[ -z "$root" ] || as_root rm -rf "$root"' EXIT
 
 if [ "$force" = 1 ] || [ ! -s "$BASE_TAR" ]; then
-  command -v debootstrap >/dev/null || fail "debootstrap is not installed (apt-get install debootstrap)"
   as_root true || fail "debootstrap needs root (or passwordless sudo)"
+  if ! command -v debootstrap >/dev/null; then
+    say "installing Debian's debootstrap"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap >"$CACHE_DIR/apt-debootstrap.log" 2>&1 \
+      || fail "debootstrap is not installed and apt-get install debootstrap failed (see $CACHE_DIR/apt-debootstrap.log)"
+  fi
   root="$(mktemp -d "$CACHE_DIR/root.XXXXXX")"
   say "debootstrap $SUITE (minbase + $PACKAGES) from $MIRROR (about a minute; .debs cached in $CACHE_DIR/debs)"
   as_root debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$CACHE_DIR/debs" \

@@ -70,8 +70,8 @@ mongo_up() {
     mkdir -p "$STATE_DIR/ferretdb-data"
     say "starting FerretDB on 127.0.0.1:$port (data in $STATE_DIR/ferretdb-data)"
     nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb-data/" \
-      --listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=warn \
-      >"$log" 2>&1 </dev/null &
+      --listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=warn --state-dir="$STATE_DIR" \
+      >"$log" 2>&1 </dev/null 9>&- &
     echo $! >"$pidf"; echo "$port" >"$portf"
     wait_port "$port" 30 FerretDB "$log"
   fi
@@ -92,7 +92,7 @@ redis_up() {
     if [ -z "$port" ] || port_open "$port"; then port="$(free_port)"; fi
     say "starting redis-server on 127.0.0.1:$port"
     redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --daemonize yes \
-      --pidfile "$pidf" --logfile "$log" --dir "$STATE_DIR" >/dev/null
+      --pidfile "$pidf" --logfile "$log" --dir "$STATE_DIR" >/dev/null 9>&-
     echo "$port" >"$portf"
     wait_port "$port" 15 Redis "$log"
   fi
@@ -127,6 +127,9 @@ stop_pidfile() { if pid_alive "$1"; then kill "$(cat "$1")" 2>/dev/null || true;
 
 case "${1:-}" in
   up)
+    # Several test runners may call `up` at once: one at a time, the others then reuse what it started.
+    # The daemons below are started with 9>&-: one that inherited the lock would hold it forever.
+    exec 9>"$STATE_DIR/up.lock"; flock 9
     # Optional list of services: `up mongo` starts only the database (Deckhand's embedded default).
     shift; wanted="${*:-mongo redis docker}"
     case " $wanted " in *" mongo "*) mongo_up ;; esac

@@ -8,12 +8,21 @@ cd "$(dirname "$0")/.."
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit || exit 1
 echo "== lint"; npx biome check . || exit 1
 
+mkdir -p .deckhand
 echo "== services"
 exports="$(bash scripts/services.sh up)" || exit 1
 eval "$exports"
 echo "$exports" | sed -E "s#(://[^:/@]*:)[^@]*@#\1[redacted]@#"
 # The sandbox image (debootstrap + docker import, no registry): about a minute once, then ~0.1 s.
 [ "${DECKHAND_SKIP_DOCKER:-}" = 1 ] || bash scripts/sandbox-image.sh >/dev/null || exit 1
+
+# Headless Chromium for the admin page test (Debian's package; the test skips, saying why, without it).
+if ! [ -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium"
+  if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); else apt_get=(sudo -n apt-get); fi
+  DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y chromium >.deckhand/apt-chromium.log 2>&1 \
+    || echo "chromium could not be installed (see .deckhand/apt-chromium.log); the admin browser test will skip"
+fi
 
 echo "== tests"
 mkdir -p .deckhand
