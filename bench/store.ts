@@ -1,6 +1,7 @@
 /**
- * Store benchmark: 4 concurrent claimers draining queued tasks, and delivery dedupe latency with
- * repeats mixed in, against the real server (FerretDB unless MONGODB_URI is set).
+ * Store benchmark: 4 concurrent claimers draining queued tasks (optionally next to BENCH_HISTORY
+ * finished ones), and delivery dedupe latency with repeats mixed in, against the real server
+ * (FerretDB unless MONGODB_URI is set).
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +17,21 @@ export async function benchStore(): Promise<Record<string, unknown>> {
     const { server } = await store.ping();
     const tasks = Number(process.env.BENCH_TASKS ?? 400);
     const source = { platform: 'terminal' as const, channelId: 'bench' };
+    // Finished tasks kept from before (BENCH_HISTORY): a claim should not slow down as they pile up.
+    const history = Number(process.env.BENCH_HISTORY ?? 0);
+    for (let done = 0; done < history; done += 500) {
+      const finishedAt = new Date();
+      await store.models.Task.insertMany(
+        Array.from({ length: Math.min(500, history - done) }, (_, i) => ({
+          kind: 'bench',
+          source,
+          payload: { old: done + i },
+          status: 'succeeded',
+          attempts: 1,
+          finishedAt,
+        })),
+      );
+    }
     const ids = new Set<string>();
     for (let i = 0; i < tasks; i++)
       ids.add((await store.enqueueTask({ kind: 'bench', source, payload: { i } })).id);
@@ -51,6 +67,7 @@ export async function benchStore(): Promise<Record<string, unknown>> {
     );
     return {
       bench: 'store',
+      history,
       claims_per_s: round(tasks / seconds, 1),
       dedupe_p50_ms: round(percentile(latencies, 50)),
       dedupe_p99_ms: round(percentile(latencies, 99)),

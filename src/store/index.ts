@@ -3,6 +3,8 @@ export type {
   AuditEntryDoc,
   AuditOutcome,
   ConversationDoc,
+  DigestRunDoc,
+  DigestRunStatus,
   MessageDoc,
   MessageRole,
   Platform,
@@ -17,8 +19,23 @@ export type {
   WorkspaceDoc,
 } from './models/index.js';
 export { PLATFORMS } from './models/index.js';
-export type { ConversationKey, ConversationRecord, MessageRecord, NewMessage } from './repo/conversations.js';
+export type { RunSummary, TaskActivityRow, WorkspaceUsage } from './repo/admin.js';
+export type {
+  ConversationKey,
+  ConversationRecord,
+  MessageRecord,
+  NewMessage,
+  UsageTotals,
+} from './repo/conversations.js';
 export type { DeliveryOutcome } from './repo/deliveries.js';
+export type {
+  DigestClaim,
+  DigestRunRecord,
+  DigestRunUpdate,
+  NewSchedule,
+  ScheduleRecord,
+} from './repo/digests.js';
+export type { InstallationInput, InstallationRecord } from './repo/installations.js';
 export { backoffMs, type EnqueueTaskInput, type FailOutcome, type TaskRecord } from './repo/tasks.js';
 export { openStore, type Store, type StoreOptions } from './store.js';
 export {

@@ -5,8 +5,11 @@
 import type { Connection } from 'mongoose';
 import { type ConnectOptions, connectMongo, describeMongoUri } from './connection.js';
 import { type Models, registerModels } from './models/index.js';
+import { adminRepo } from './repo/admin.js';
 import { conversationRepo } from './repo/conversations.js';
 import { deliveryRepo } from './repo/deliveries.js';
+import { digestRepo } from './repo/digests.js';
+import { installationRepo } from './repo/installations.js';
 import { recordRepo } from './repo/records.js';
 import { type TaskQueueOptions, taskRepo } from './repo/tasks.js';
 
@@ -21,9 +24,12 @@ function buildStore(connection: Connection, models: Models, host: string, queue:
     host,
     models,
     ...deliveryRepo(models),
+    ...installationRepo(models),
     ...taskRepo(models, queue),
     ...conversationRepo(models),
     ...recordRepo(models),
+    ...digestRepo(models),
+    ...adminRepo(models),
 
     /** Creates every declared index (unique dedupe keys included). Safe to call repeatedly. */
     async ensureIndexes(): Promise<void> {

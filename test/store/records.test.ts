@@ -110,8 +110,15 @@ describe('conversations, messages, audit, runs and schedules', () => {
   });
 
   it('builds the declared unique indexes at start', async () => {
-    const indexes = await store.models.Delivery.collection.indexes();
-    expect(indexes.some((ix) => ix.unique && ix.key.platform === 1 && ix.key.key === 1)).toBe(true);
+    // Deliveries dedupe on their derived _id (platform:key); task decisions and threads on these.
+    const transitions = await store.models.TaskTransition.collection.indexes();
+    expect(
+      transitions.some(
+        (ix) => ix.unique && ix.key.taskId === 1 && ix.key.attempt === 1 && ix.key.phase === 1,
+      ),
+    ).toBe(true);
+    const conversations = await store.models.Conversation.collection.indexes();
+    expect(conversations.some((ix) => ix.unique && ix.key.threadId === 1)).toBe(true);
   });
 
   it('names the host but not the password when the server cannot be reached', async () => {

@@ -9,6 +9,7 @@ export interface ConversationDoc {
   /** The thread root (Slack thread_ts, Discord thread id, GitHub issue number); '' for a DM without threads. */
   threadId: string;
   title?: string;
+  /** When the latest message was stored, to within a minute (see repo/thread-window.ts). */
   lastMessageAt?: Date;
   createdAt: Date;
   updatedAt: Date;

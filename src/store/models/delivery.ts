@@ -26,7 +26,8 @@ export const deliverySchema = new Schema<DeliveryDoc>(
   },
   { strict: 'throw', versionKey: false },
 );
-deliverySchema.index({ platform: 1, key: 1 }, { unique: true });
+// No second unique index on (platform, key): the derived _id is that key, and every index is paid on
+// the ingest hot path.
 deliverySchema.index({ receivedAt: 1 });
 
 export function deliveryId(platform: Platform, key: string): string {

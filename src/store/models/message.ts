@@ -22,6 +22,16 @@ export interface MessageDoc {
   toolCalls: ToolCallRecord[];
   toolResults: ToolResultRecord[];
   model?: string;
+  /** The task and workspace (`platform:workspaceId`) a model call was made for, for usage and budgets. */
+  taskId?: string;
+  workspaceKey?: string;
+  /** On a summary (role system): the id of the last message it replaces in the agent's memory. */
+  summaryThrough?: string;
+  /**
+   * The message's number in its conversation (1, 2, ...), decided by inserting it under an _id
+   * derived from (conversation, seq): see thread-window.ts. Absent on messages from before.
+   */
+  seq?: number;
   tokensIn: number;
   tokensOut: number;
   costUsd: number;
@@ -58,6 +68,10 @@ export const messageSchema = new Schema<MessageDoc>(
       default: [],
     },
     model: { type: String },
+    taskId: { type: String },
+    workspaceKey: { type: String },
+    summaryThrough: { type: String },
+    seq: { type: Number, min: 1 },
     tokensIn: { type: Number, default: 0, min: 0 },
     tokensOut: { type: Number, default: 0, min: 0 },
     costUsd: { type: Number, default: 0, min: 0 },

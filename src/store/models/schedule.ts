@@ -12,8 +12,13 @@ export interface ScheduleDoc {
   timezone: string;
   repos: string[];
   enabled: boolean;
+  /** Due times falling on a Saturday or Sunday (in `timezone`) are skipped. */
+  skipWeekends?: boolean;
   createdBy?: string;
+  /** Due time of the last digest posted: the start of the next digest's window. */
   lastRunAt?: Date | null;
+  /** The latest due time already claimed: a hint that spares the scheduler a losing insert. */
+  lastDueAt?: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -29,8 +34,10 @@ export const scheduleSchema = new Schema<ScheduleDoc>(
     timezone: { type: String, default: 'UTC' },
     repos: { type: [String], default: [] },
     enabled: { type: Boolean, default: true },
+    skipWeekends: { type: Boolean, default: false },
     createdBy: { type: String },
     lastRunAt: { type: Date, default: null },
+    lastDueAt: { type: Date, default: null },
   },
   { timestamps: true, strict: 'throw' },
 );

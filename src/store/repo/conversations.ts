@@ -1,6 +1,8 @@
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
+import { DeckhandError } from '../../core/errors.js';
 import { guard } from '../errors.js';
 import type { ConversationDoc, MessageDoc, Models, Platform } from '../models/index.js';
+import { type StoredMessage, threadWindows } from './thread-window.js';
 
 export type ConversationRecord = ConversationDoc & { id: string };
 export type MessageRecord = Omit<MessageDoc, 'conversationId'> & { id: string; conversationId: string };
@@ -15,8 +17,25 @@ export interface ConversationKey {
 export type NewMessage = Partial<Omit<MessageDoc, 'conversationId' | 'createdAt' | 'updatedAt'>> &
   Pick<MessageDoc, 'role'>;
 
+export interface UsageTotals {
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+  modelCalls: number;
+}
+
+function toMessageRecord({ _id, conversationId, ...rest }: StoredMessage): MessageRecord {
+  return { ...rest, id: String(_id), conversationId: String(conversationId) };
+}
+
+function conversationObjectId(id: string): Types.ObjectId {
+  if (!Types.ObjectId.isValid(id)) throw new DeckhandError('NOT_FOUND', `No conversation with id ${id}.`);
+  return new Types.ObjectId(id);
+}
+
 export function conversationRepo(models: Models) {
   const { Conversation, Message } = models;
+  const windows = threadWindows(models);
   return {
     /** The conversation for a thread, created on first use. Safe under concurrent first messages. */
     async upsertConversation(key: ConversationKey, title?: string): Promise<ConversationRecord> {
@@ -38,24 +57,48 @@ export function conversationRepo(models: Models) {
       return { ...rest, id: String(_id) };
     },
 
+    /** Stores the message, numbered in its conversation, and adds it to the thread's window. */
     async appendMessage(conversationId: string, message: NewMessage): Promise<MessageRecord> {
-      const doc = await guard('Message', () => Message.create({ ...message, conversationId }));
-      await Conversation.updateOne({ _id: conversationId }, { $set: { lastMessageAt: new Date() } });
-      const { _id, conversationId: cid, ...rest } = doc.toObject();
-      return { ...rest, id: String(_id), conversationId: String(cid) };
+      const cid = conversationObjectId(conversationId);
+      return toMessageRecord(await windows.append(cid, message));
     },
 
-    /** The last `limit` messages of a conversation, oldest first. */
+    /** Tokens and money of model calls, by workspace and/or task, since a time (a scan: FerretDB pushes down only _id). */
+    async usageSummary(filter: {
+      workspaceKey?: string;
+      taskId?: string;
+      since?: Date;
+    }): Promise<UsageTotals> {
+      const query: Record<string, unknown> = {};
+      if (filter.workspaceKey) query.workspaceKey = filter.workspaceKey;
+      if (filter.taskId) query.taskId = filter.taskId;
+      if (filter.since) query.createdAt = { $gte: filter.since };
+      const docs = await Message.find(query, { tokensIn: 1, tokensOut: 1, costUsd: 1, model: 1 }).lean<
+        Pick<MessageDoc, 'tokensIn' | 'tokensOut' | 'costUsd' | 'model'>[]
+      >();
+      const totals: UsageTotals = { tokensIn: 0, tokensOut: 0, costUsd: 0, modelCalls: 0 };
+      for (const doc of docs) {
+        totals.tokensIn += doc.tokensIn ?? 0;
+        totals.tokensOut += doc.tokensOut ?? 0;
+        totals.costUsd += doc.costUsd ?? 0;
+        if (doc.model) totals.modelCalls += 1;
+      }
+      return totals;
+    },
+
+    /**
+     * The last `limit` messages of a conversation, oldest first: from the thread's window by _id
+     * reads; a scan only when the window cannot answer (a limit beyond it, messages from before it).
+     */
     async recentMessages(conversationId: string, limit = 50): Promise<MessageRecord[]> {
-      const docs = await Message.find({ conversationId })
-        .sort({ createdAt: -1, _id: -1 })
+      const cid = conversationObjectId(conversationId);
+      const windowed = await windows.recent(cid, limit);
+      if (windowed) return windowed.map(toMessageRecord);
+      const docs = await Message.find({ conversationId: cid })
+        .sort({ createdAt: -1, seq: -1, _id: -1 })
         .limit(limit)
-        .lean<(MessageDoc & { _id: Types.ObjectId })[]>();
-      return docs.reverse().map(({ _id, conversationId: cid, ...rest }) => ({
-        ...rest,
-        id: String(_id),
-        conversationId: String(cid),
-      }));
+        .lean<StoredMessage[]>();
+      return docs.reverse().map(toMessageRecord);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { guard, isDuplicateKeyError } from '../errors.js';
 import { deliveryId } from '../models/delivery.js';
-import type { Models, Platform } from '../models/index.js';
+import type { DeliveryDoc, Models, Platform } from '../models/index.js';
+import { insertEach } from './insert-each.js';
 
 export interface DeliveryOutcome {
   duplicate: boolean;
@@ -26,6 +27,26 @@ export function deliveryRepo(models: Models) {
         }
         return guard('Delivery', () => Promise.reject(error));
       }
+    },
+
+    /**
+     * recordDelivery for many at once, in one round trip (group commit on ingest). Outcomes are in
+     * input order; a key repeated within the batch is a duplicate of its first occurrence. A
+     * duplicate's task id is not looked up: ingest derives task ids from the delivery key, so the
+     * caller already knows it.
+     */
+    async recordDeliveries(
+      items: readonly { platform: Platform; key: string; taskId: string }[],
+    ): Promise<({ duplicate: boolean } | { error: unknown })[]> {
+      const verdicts = await insertEach<DeliveryDoc>(
+        models.Delivery,
+        items.map((item) => ({ platform: item.platform, key: item.key, taskId: item.taskId })),
+        'Delivery',
+      );
+      return verdicts.map((verdict) => {
+        if (verdict.inserted) return { duplicate: false };
+        return verdict.duplicate ? { duplicate: true } : { error: verdict.error };
+      });
     },
 
     /** Deletes deliveries received before `olderThan`; returns how many went. */

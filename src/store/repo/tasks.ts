@@ -3,14 +3,26 @@
  * record under a unique index (see models/task-transition.ts for why), then applied to the task
  * document. So two workers never both claim an attempt, and a late worker cannot overwrite the
  * outcome the lease sweeper already decided, on MongoDB, Atlas or FerretDB, with no transactions.
+ * Claims and the lease sweeper read the small live-task list kept by task-index.ts, not every task.
  */
+import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import { DeckhandError } from '../../core/errors.js';
-import { guard, isDuplicateKeyError } from '../errors.js';
-import type { Models, TaskDoc, TaskLink, TaskSource, TaskTransitionDoc } from '../models/index.js';
+import { guard } from '../errors.js';
+import type { Models, TaskLink, TaskSource } from '../models/index.js';
 import { assertTransition, isFinished, type TaskStatus } from '../task-status.js';
+import { insertEach } from './insert-each.js';
+import {
+  cleared,
+  decided,
+  type TaskRecord,
+  taskDecisions,
+  toRecord,
+  transitionId,
+} from './task-decisions.js';
+import { type LeanTask, type Queueable, type QueueEntry, taskIndex } from './task-index.js';
 
-export type TaskRecord = TaskDoc & { id: string };
+export type { TaskRecord } from './task-decisions.js';
 
 export interface EnqueueTaskInput {
   /** A pre-allocated id (newTaskId), so a redelivery can recreate exactly this task, idempotently. */
@@ -31,17 +43,10 @@ export interface TaskQueueOptions {
 
 export type FailOutcome = { status: 'queued'; retryAt: Date } | { status: 'failed' };
 
-interface LeanTask extends TaskDoc {
-  _id: Types.ObjectId;
-}
-
 /** How many due tasks a claimer looks at per round; losers of a race move on to the next one. */
 const CLAIM_CANDIDATES = 16;
-
-function toRecord(doc: LeanTask): TaskRecord {
-  const { _id, ...rest } = doc;
-  return { ...rest, id: String(_id) };
-}
+/** How often the sweeper re-checks the queue and lease lists against the tasks (a full task scan). */
+const RECONCILE_MS = 5 * 60_000;
 
 function objectId(id: string): Types.ObjectId {
   if (!Types.ObjectId.isValid(id)) throw new DeckhandError('NOT_FOUND', `No task with id ${id}.`);
@@ -53,7 +58,7 @@ function objectId(id: string): Types.ObjectId {
  * claimer but one lose each round. Among the tasks that share the top priority, start at a random
  * one. Strict FIFO within one batch of equal priority is not promised.
  */
-function spreadClaimers(candidates: LeanTask[]): LeanTask[] {
+function spreadClaimers(candidates: QueueEntry[]): QueueEntry[] {
   const top = candidates[0]?.priority ?? 0;
   const same = candidates.filter((t) => t.priority === top);
   const start = Math.floor(Math.random() * same.length);
@@ -66,27 +71,9 @@ export function backoffMs(attempt: number, baseMs: number): number {
 
 export function taskRepo(models: Models, options: TaskQueueOptions) {
   const { Task, TaskTransition } = models;
-
-  /** Inserts the decision; false if another actor already decided this phase of this attempt. */
-  async function decide(
-    task: LeanTask,
-    attempt: number,
-    phase: 'start' | 'end',
-    by: string,
-    set: Record<string, unknown>,
-  ) {
-    try {
-      await TaskTransition.create({ taskId: task._id, attempt, phase, by, set });
-      return true;
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return false;
-      throw error;
-    }
-  }
-
-  async function apply(taskId: Types.ObjectId, set: Record<string, unknown>): Promise<void> {
-    await Task.updateOne({ _id: taskId }, { $set: set });
-  }
+  const index = taskIndex(models);
+  const { decide, decisionOf, applyEnd, lostClaim, sweep } = taskDecisions(models, index);
+  let reconciledAt = 0;
 
   async function load(id: string): Promise<LeanTask> {
     const task = await Task.findById(objectId(id)).lean<LeanTask>();
@@ -96,11 +83,6 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
 
   async function reload(task: LeanTask): Promise<TaskRecord> {
     return toRecord(await load(String(task._id)));
-  }
-
-  /** The task as a decision just made it: the decision is authoritative, so no read-back is needed. */
-  function decided(task: LeanTask, set: Record<string, unknown>): TaskRecord {
-    return toRecord({ ...task, ...set } as LeanTask);
   }
 
   /** The running attempt held by `worker`, or a typed refusal explaining why not. */
@@ -117,11 +99,7 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
   }
 
   async function endRefused(task: LeanTask, to: TaskStatus): Promise<never> {
-    const decided = await TaskTransition.findOne({
-      taskId: task._id,
-      attempt: task.attempts,
-      phase: 'end',
-    }).lean<TaskTransitionDoc>();
+    const decided = await decisionOf(task._id, task.attempts, 'end');
     const already = decided?.set.status;
     throw new DeckhandError(
       typeof already === 'string' && isFinished(already as TaskStatus)
@@ -131,22 +109,62 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
     );
   }
 
-  const cleared = { leaseOwner: null, leaseExpiresAt: null };
+  function newTaskDoc(input: EnqueueTaskInput) {
+    return {
+      ...(input.id ? { _id: objectId(input.id) } : {}),
+      kind: input.kind,
+      source: input.source,
+      payload: input.payload ?? {},
+      priority: input.priority ?? 0,
+      maxAttempts: input.maxAttempts ?? options.defaultMaxAttempts,
+      runAfter: input.runAfter ?? new Date(),
+    };
+  }
 
   return {
     async enqueueTask(input: EnqueueTaskInput): Promise<TaskRecord> {
-      const doc = await guard('Task', () =>
-        Task.create({
-          ...(input.id ? { _id: objectId(input.id) } : {}),
-          kind: input.kind,
-          source: input.source,
-          payload: input.payload ?? {},
-          priority: input.priority ?? 0,
-          maxAttempts: input.maxAttempts ?? options.defaultMaxAttempts,
-          runAfter: input.runAfter ?? new Date(),
-        }),
-      );
-      return toRecord(doc.toObject() as LeanTask);
+      const doc = await guard('Task', () => Task.create(newTaskDoc(input)));
+      const task = doc.toObject() as LeanTask;
+      // The task exists now: a failure to list it is retried once, then left to the sweeper's
+      // reconcile rather than reported (the caller would enqueue a second task).
+      const listed = await index.addQueued([task]).catch(() => undefined);
+      if (!listed || listed.size) await index.addQueued([task]).catch(() => undefined);
+      return toRecord(task);
+    },
+
+    /**
+     * enqueueTask for many at once, in one round trip (group commit on ingest), plus one for their
+     * queue entries. Verdicts are in input order: the record, `conflict` when a task with that id
+     * exists already, or the error. A conflict's entry is (re)inserted too: it repairs a crash
+     * between the two writes on redelivery, and a claimer drops it if that task is not queued.
+     */
+    async enqueueTasks(
+      inputs: readonly EnqueueTaskInput[],
+    ): Promise<(TaskRecord | 'conflict' | { error: unknown })[]> {
+      const docs = inputs.map(newTaskDoc);
+      const verdicts = await insertEach<LeanTask>(Task, docs, 'Task');
+      const queueable = verdicts.flatMap((verdict, i): Queueable[] => {
+        if (verdict.inserted) return [verdict.doc];
+        const doc = docs[i];
+        if (!verdict.duplicate || !doc?._id) return [];
+        return [{ ...doc, _id: doc._id, attempts: 0 }];
+      });
+      const queueErrors = await index.addQueued(queueable);
+      return verdicts.map((verdict, i) => {
+        const id = verdict.inserted ? String(verdict.doc._id) : String(docs[i]?._id);
+        const queueError = queueErrors.get(id);
+        if (queueError) return { error: queueError };
+        if (verdict.inserted) return toRecord(verdict.doc);
+        return verdict.duplicate ? 'conflict' : { error: verdict.error };
+      });
+    },
+
+    /**
+     * The task id for a platform delivery: derived from the key, so every redelivery names the same
+     * task and inserting it again is a unique-key conflict, never a second task.
+     */
+    taskIdForDelivery(platform: string, key: string): string {
+      return createHash('sha256').update(`${platform}:${key}`).digest('hex').slice(0, 24);
     },
 
     newTaskId(): string {
@@ -162,15 +180,12 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
     async claimNextTask(worker: string, leaseMs: number, kinds?: string[]): Promise<TaskRecord | null> {
       for (let round = 0; round < 50; round++) {
         const now = new Date();
-        const filter: Record<string, unknown> = { status: 'queued', runAfter: { $lte: now } };
-        if (kinds?.length) filter.kind = { $in: kinds };
-        const candidates = await Task.find(filter)
-          .sort({ priority: -1, runAfter: 1, _id: 1 })
-          .limit(CLAIM_CANDIDATES)
-          .lean<LeanTask[]>();
+        const candidates = await index.due(now, kinds, CLAIM_CANDIDATES);
         if (candidates.length === 0) return null;
-        for (const task of spreadClaimers(candidates)) {
-          const attempt = task.attempts + 1;
+        for (const entry of spreadClaimers(candidates)) {
+          // The entry's attempts stand in for the task's: if the entry is behind, this start was
+          // decided already and the insert loses, so no read of the task is needed to win.
+          const attempt = entry.attempts + 1;
           const set = {
             status: 'running',
             attempts: attempt,
@@ -178,10 +193,22 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
             leaseExpiresAt: new Date(Date.now() + leaseMs),
             startedAt: new Date(),
           };
-          if (await decide(task, attempt, 'start', worker, set)) {
-            await apply(task._id, set);
-            return decided(task, set);
+          if (!(await decide(entry._id, attempt, 'start', worker, set))) {
+            await lostClaim(entry);
+            continue;
           }
+          // Either write may be cut short by a crash: a running task listed as queued is corrected
+          // by the next claimer to lose on it, a queued task listed as running by the sweeper.
+          const [task] = await Promise.all([
+            Task.findOneAndUpdate(
+              { _id: entry._id },
+              { $set: set },
+              { returnDocument: 'after' },
+            ).lean<LeanTask>(),
+            index.running(entry, attempt, worker, set.leaseExpiresAt),
+          ]);
+          if (task) return toRecord(task);
+          await index.finished(entry._id); // an entry without a task (never expected): drop it
         }
       }
       return null;
@@ -195,7 +222,7 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
         leaseOwner: worker,
       }).lean<LeanTask>();
       if (!task) return false;
-      const ended = await TaskTransition.exists({ taskId: task._id, attempt: task.attempts, phase: 'end' });
+      const ended = await TaskTransition.exists({ _id: transitionId(task._id, task.attempts, 'end') });
       if (ended) return false;
       await Task.updateOne(
         { _id: task._id, status: 'running', leaseOwner: worker, attempts: task.attempts },
@@ -219,8 +246,8 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
         lastError: null,
         ...cleared,
       };
-      if (!(await decide(task, task.attempts, 'end', worker, set))) return endRefused(task, 'succeeded');
-      await apply(task._id, set);
+      if (!(await decide(task._id, task.attempts, 'end', worker, set))) return endRefused(task, 'succeeded');
+      await applyEnd(task, set);
       return decided(task, set);
     },
 
@@ -249,8 +276,8 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
               : error,
             ...cleared,
           };
-      if (!(await decide(task, task.attempts, 'end', worker, set))) return endRefused(task, 'failed');
-      await apply(task._id, set);
+      if (!(await decide(task._id, task.attempts, 'end', worker, set))) return endRefused(task, 'failed');
+      await applyEnd(task, set);
       return retry ? { status: 'queued', retryAt } : { status: 'failed' };
     },
 
@@ -261,9 +288,9 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
     async releaseTask(id: string, worker: string): Promise<void> {
       const task = await heldBy(id, worker, 'queued');
       const set = { status: 'queued', runAfter: new Date(), maxAttempts: task.maxAttempts + 1, ...cleared };
-      if (!(await decide(task, task.attempts, 'end', `release:${worker}`, set)))
+      if (!(await decide(task._id, task.attempts, 'end', `release:${worker}`, set)))
         return endRefused(task, 'queued');
-      await apply(task._id, set);
+      await applyEnd(task, set);
     },
 
     /** Cancels a queued or running task. A running worker finds out when it next renews its lease. */
@@ -277,64 +304,46 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
         ...cleared,
       };
       // A queued task is cancelled by taking its next attempt's start, so no worker can claim it.
-      const won =
-        task.status === 'queued'
-          ? await decide(task, task.attempts + 1, 'start', `cancel:${by}`, set)
-          : await decide(task, task.attempts, 'end', `cancel:${by}`, set);
-      if (!won) return task.status === 'queued' ? reload(task) : endRefused(task, 'cancelled');
-      await apply(task._id, set);
+      const queued = task.status === 'queued';
+      const won = queued
+        ? await decide(task._id, task.attempts + 1, 'start', `cancel:${by}`, set)
+        : await decide(task._id, task.attempts, 'end', `cancel:${by}`, set);
+      if (!won) return queued ? reload(task) : endRefused(task, 'cancelled');
+      await applyEnd(task, set);
       return decided(task, set);
     },
 
     /**
      * Finds running tasks whose lease expired (their worker died or stalled) and requeues them, or
      * fails them once they have used all their attempts. Also re-applies any decided outcome whose
-     * write to the task was lost. Returns counts.
+     * write to the task was lost, and (at first and every few minutes) re-lists what a crash left off
+     * the queue or the lease list. Returns counts.
      */
     async requeueExpiredLeases(
       now = new Date(),
     ): Promise<{ requeued: number; failed: number; failedTasks: TaskRecord[] }> {
-      const expired = await Task.find({ status: 'running', leaseExpiresAt: { $lt: now } })
-        .limit(500)
-        .lean<LeanTask[]>();
+      if (Date.now() - reconciledAt >= RECONCILE_MS) {
+        reconciledAt = Date.now();
+        await index.reconcile(now);
+      }
       let requeued = 0;
       let failed = 0;
       const failedTasks: TaskRecord[] = [];
-      for (const task of expired) {
-        const exhausted = task.attempts >= task.maxAttempts;
-        const who = task.leaseOwner ?? 'a worker';
-        const set = exhausted
-          ? {
-              status: 'failed',
-              finishedAt: new Date(),
-              lastError: {
-                code: 'LEASE_EXPIRED',
-                message: `${who} stopped answering; gave up after ${task.attempts} attempts.`,
-              },
-              ...cleared,
-            }
-          : {
-              status: 'queued',
-              runAfter: new Date(),
-              lastError: { code: 'LEASE_EXPIRED', message: `${who} stopped answering; retrying.` },
-              ...cleared,
-            };
-        if (await decide(task, task.attempts, 'end', 'lease-sweeper', set)) {
-          await apply(task._id, set);
-          if (exhausted) {
-            failed++;
-            failedTasks.push(decided(task, set));
-          } else requeued++;
-        } else {
-          const decided = await TaskTransition.findOne({
-            taskId: task._id,
-            attempt: task.attempts,
-            phase: 'end',
-          }).lean<TaskTransitionDoc>();
-          if (decided) await apply(task._id, decided.set);
+      for (const entry of await index.expired(now, 500)) {
+        const swept = await sweep(entry, now);
+        if (swept?.requeued) requeued++;
+        else if (swept) {
+          failed++;
+          failedTasks.push(swept.task);
         }
       }
       return { requeued, failed, failedTasks };
+    },
+
+    /** Lists queued and running tasks that a crash left off the live-task list (a full task scan). */
+    async reconcileTaskQueue(now = new Date()): Promise<number> {
+      reconciledAt = Date.now();
+      return index.reconcile(now);
     },
 
     /** Deletes the decision log of tasks that finished before `olderThan`. */

@@ -1,0 +1,110 @@
+/**
+ * Installations of the chat apps (multi-workspace Slack), and the threads Deckhand takes part in (so a
+ * plain reply there continues the conversation). Every read is a primary-key read.
+ */
+import { DeckhandError } from '../../core/errors.js';
+import { guard, isDuplicateKeyError, toStoreError } from '../errors.js';
+import { botThreadId } from '../models/bot-thread.js';
+import type { Models, Platform } from '../models/index.js';
+import { type InstallationDoc, installationId } from '../models/installation.js';
+
+export interface ThreadKey {
+  platform: Platform;
+  workspaceId: string;
+  channelId: string;
+  threadId: string;
+}
+
+export type InstallationRecord = Omit<InstallationDoc, '_id'> & { id: string };
+
+export interface InstallationInput {
+  platform: Platform;
+  teamId?: string | undefined;
+  enterpriseId?: string | undefined;
+  appId?: string | undefined;
+  botUserId?: string | undefined;
+  botId?: string | undefined;
+  botToken: string;
+  botScopes?: string[] | undefined;
+  installedBy?: string | undefined;
+  raw?: unknown;
+}
+
+function toRecord(doc: InstallationDoc): InstallationRecord {
+  const { _id, ...rest } = doc;
+  return { ...rest, id: _id };
+}
+
+export function installationRepo(models: Models) {
+  const { Installation, BotThread } = models;
+  return {
+    /** Saves (or replaces, on reinstall) an installation. */
+    async saveInstallation(input: InstallationInput): Promise<InstallationRecord> {
+      if (!input.teamId && !input.enterpriseId) {
+        throw new DeckhandError('BAD_REQUEST', 'An installation needs a team id or an enterprise id.');
+      }
+      const id = installationId(input.platform, input.teamId, input.enterpriseId);
+      const fields = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+      const doc = await guard('Installation', () =>
+        Installation.findOneAndUpdate(
+          { _id: id },
+          { $set: { ...fields, botScopes: input.botScopes ?? [], raw: input.raw ?? null } },
+          { upsert: true, returnDocument: 'after', runValidators: true },
+        ).lean<InstallationDoc>(),
+      );
+      if (!doc) throw new Error('upsert returned no installation');
+      return toRecord(doc);
+    },
+
+    /** The installation serving a team: the team's own, else its Enterprise Grid org's. */
+    async findInstallation(
+      platform: Platform,
+      query: { teamId?: string | undefined; enterpriseId?: string | undefined },
+    ): Promise<InstallationRecord | null> {
+      if (query.teamId) {
+        const team = await Installation.findById(
+          installationId(platform, query.teamId),
+        ).lean<InstallationDoc>();
+        if (team) return toRecord(team);
+      }
+      if (query.enterpriseId) {
+        const org = await Installation.findById(
+          installationId(platform, undefined, query.enterpriseId),
+        ).lean<InstallationDoc>();
+        if (org) return toRecord(org);
+      }
+      return null;
+    },
+
+    async deleteInstallation(
+      platform: Platform,
+      query: { teamId?: string | undefined; enterpriseId?: string | undefined },
+    ): Promise<boolean> {
+      const id = installationId(platform, query.teamId, query.enterpriseId);
+      const result = await Installation.deleteOne({ _id: id });
+      return result.deletedCount === 1;
+    },
+
+    /** Records that Deckhand takes part in a thread (idempotent: a second mark changes nothing). */
+    async markThread(key: ThreadKey): Promise<void> {
+      if (!key.threadId) return;
+      try {
+        await BotThread.create({ _id: botThreadId(key), platform: key.platform });
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw toStoreError(error, 'BotThread');
+      }
+    },
+
+    /** Forgets threads marked before `olderThan` (an explicit purge: no TTL index on FerretDB). */
+    async purgeBotThreads(olderThan: Date): Promise<number> {
+      const result = await BotThread.deleteMany({ createdAt: { $lt: olderThan } });
+      return result.deletedCount;
+    },
+
+    /** True when Deckhand takes part in this thread: one primary-key read. */
+    async isKnownThread(key: ThreadKey): Promise<boolean> {
+      if (!key.threadId) return false;
+      return (await BotThread.exists({ _id: botThreadId(key) })) !== null;
+    },
+  };
+}

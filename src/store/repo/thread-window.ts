@@ -1,0 +1,233 @@
+/**
+ * A conversation's recent messages by primary key (models/thread-window.ts), so loading an agent's
+ * memory is a few `_id` reads instead of a scan of every message on FerretDB.
+ *
+ * Appending numbers the message: it is inserted under an _id derived from (conversation, seq), so
+ * the insert decides the number (a taken one is a duplicate key; try the next) and message n of a
+ * conversation can be read by _id without a filter. The window document is then rewritten with the
+ * message, read-then-write; two racing appends can each drop the other's message from it. A reader
+ * therefore trusts the window only as far as the numbers prove: it reads past the window's last
+ * number until one is missing and fills any gap in the range it returns, by _id, and saves the
+ * repaired window. Messages numbered nowhere (written before numbering) come from one scan that
+ * rebuilds the window.
+ */
+import { createHash } from 'node:crypto';
+import { Types } from 'mongoose';
+import { isDuplicateKeyError, toStoreError } from '../errors.js';
+import type { MessageDoc, Models, ThreadWindowDoc } from '../models/index.js';
+
+/** Messages kept per window: the agent's default history (orchestrator historyLimit). */
+export const WINDOW_MESSAGES = 200;
+/** A window stays well under the 16 MB document limit; older messages beyond it come from a scan. */
+const WINDOW_MAX_CHARS = 4_000_000;
+/** More missing numbers than this in one read: rebuild from the messages instead of reading each. */
+const MAX_GAPS = 32;
+/** Appends $push onto the window; readers trim it back once it holds this many more than it keeps. */
+const TRIM_SLACK = 50;
+/** A message this large rewrites the window (trimmed) instead of growing it unchecked. */
+const LARGE_MESSAGE_CHARS = 64_000;
+/** Conversation.lastMessageAt is kept to within this (one write per thread per minute, not per message). */
+const TOUCH_EVERY_MS = 60_000;
+const SEEN_CONVERSATIONS = 5000;
+
+export type StoredMessage = MessageDoc & { _id: Types.ObjectId };
+
+export function messageId(conversationId: Types.ObjectId, seq: number): Types.ObjectId {
+  const hex = createHash('sha256')
+    .update(`message:${String(conversationId)}:${seq}`)
+    .digest('hex');
+  return new Types.ObjectId(hex.slice(0, 24));
+}
+
+/** Unnumbered (older) messages first, by time; then by number. Duplicates dropped. */
+function ordered(messages: StoredMessage[]): StoredMessage[] {
+  const byId = new Map(messages.map((m) => [String(m._id), m]));
+  return [...byId.values()].sort((a, b) => {
+    if ((a.seq ?? 0) !== (b.seq ?? 0)) return (a.seq ?? 0) - (b.seq ?? 0);
+    const t = new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime();
+    return t !== 0 ? t : String(a._id).localeCompare(String(b._id));
+  });
+}
+
+/** Fields at their defaults (and the conversation id) are left out of the window: it is read on every turn. */
+const DEFAULTS = { toolCalls: [], toolResults: [], tokensIn: 0, tokensOut: 0, costUsd: 0 } as const;
+
+function compact(message: StoredMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...message };
+  for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+    const value = out[key];
+    if (value === 0 || (Array.isArray(value) && value.length === 0)) delete out[key];
+  }
+  delete out.conversationId;
+  delete out.__v;
+  if (new Date(message.updatedAt).getTime() === new Date(message.createdAt).getTime()) delete out.updatedAt;
+  return out;
+}
+
+function expand(stored: Record<string, unknown>, conversationId: Types.ObjectId): StoredMessage {
+  return {
+    ...DEFAULTS,
+    toolCalls: [], // fresh arrays, not the shared defaults
+    toolResults: [],
+    ...stored,
+    conversationId,
+    updatedAt: stored.updatedAt ?? stored.createdAt,
+  } as unknown as StoredMessage;
+}
+
+interface Window {
+  _id: Types.ObjectId;
+  seq: number;
+  messages: StoredMessage[];
+  olderBeyond: boolean;
+}
+
+/** Keeps the newest messages that fit; notes when older ones were let go. */
+function trimmed(window: Window): Window {
+  let messages = window.messages.slice(-WINDOW_MESSAGES);
+  let olderBeyond = window.olderBeyond || messages.length < window.messages.length;
+  while (messages.length > 1 && JSON.stringify(messages).length > WINDOW_MAX_CHARS) {
+    messages = messages.slice(Math.ceil(messages.length / 4));
+    olderBeyond = true;
+  }
+  return { ...window, messages, olderBeyond };
+}
+
+export function threadWindows(models: Models) {
+  const { Conversation, Message, ThreadWindow } = models;
+
+  async function save(window: Window): Promise<void> {
+    const { _id, ...rest } = trimmed(window);
+    await ThreadWindow.updateOne(
+      { _id },
+      { $set: { ...rest, messages: rest.messages.map(compact) } },
+      { upsert: true },
+    );
+  }
+
+  /** Every message of the conversation, by a scan: for windows that cannot answer. Saves the window. */
+  async function rebuild(conversationId: Types.ObjectId): Promise<Window> {
+    const all = ordered(await Message.find({ conversationId }).lean<StoredMessage[]>());
+    const seq = all.reduce((max, m) => Math.max(max, m.seq ?? 0), 0);
+    const window = { _id: conversationId, seq, messages: all, olderBeyond: false };
+    await save(window);
+    return window;
+  }
+
+  /** The stored window; a conversation that never had one starts empty unless it has older messages. */
+  async function load(conversationId: Types.ObjectId): Promise<Window> {
+    const stored = await ThreadWindow.findById(conversationId).lean<ThreadWindowDoc>();
+    if (stored) return { ...stored, messages: stored.messages.map((m) => expand(m, conversationId)) };
+    const conversation = await Conversation.findById(conversationId, { lastMessageAt: 1 }).lean<{
+      lastMessageAt?: Date;
+    }>();
+    // lastMessageAt is written after the window, so set without a window means messages from before.
+    if (conversation?.lastMessageAt) return rebuild(conversationId);
+    return { _id: conversationId, seq: 0, messages: [], olderBeyond: false };
+  }
+
+  async function numbered(conversationId: Types.ObjectId, seq: number): Promise<StoredMessage | null> {
+    return Message.findById(messageId(conversationId, seq)).lean<StoredMessage>();
+  }
+
+  /** What this process last saw of a conversation: the next number to try, and when lastMessageAt was written. */
+  const seen = new Map<string, { seq: number; touchedAt: number }>();
+  function remember(key: string, seq: number, touchedAt: number): void {
+    seen.delete(key);
+    if (seen.size >= SEEN_CONVERSATIONS) seen.delete(seen.keys().next().value ?? '');
+    seen.set(key, { seq, touchedAt });
+  }
+
+  /** Adds the message to the window in one write; false when there is no window to add to. */
+  async function push(conversationId: Types.ObjectId, stored: StoredMessage): Promise<boolean> {
+    const result = await ThreadWindow.updateOne(
+      { _id: conversationId },
+      { $push: { messages: compact(stored) }, $max: { seq: stored.seq ?? 0 } },
+    );
+    return result.matchedCount > 0;
+  }
+
+  return {
+    /**
+     * Inserts the message with the next free number, then adds it to the window: a $push when this
+     * process knows the thread (no read), else a read of the window and a rewrite. FerretDB ignores
+     * $slice, so readers trim the window.
+     */
+    async append(conversationId: Types.ObjectId, message: Record<string, unknown>): Promise<StoredMessage> {
+      const key = String(conversationId);
+      const known = seen.get(key);
+      const window = known ? undefined : await load(conversationId);
+      let seq = (known?.seq ?? window?.seq ?? 0) + 1;
+      let stored: StoredMessage | undefined;
+      for (let tries = 0; !stored; tries++) {
+        try {
+          const doc = await Message.create({
+            ...message,
+            _id: messageId(conversationId, seq),
+            conversationId,
+            seq,
+          });
+          stored = doc.toObject() as StoredMessage;
+        } catch (error) {
+          if (!isDuplicateKeyError(error) || tries >= 1000) throw toStoreError(error, 'Message');
+          // Taken by a concurrent append, or by others since this process last looked: catch up once.
+          const latest =
+            tries === 1 ? (await ThreadWindow.findById(conversationId, { seq: 1 }).lean())?.seq : 0;
+          seq = Math.max(seq + 1, (latest ?? 0) + 1);
+        }
+      }
+      const large = JSON.stringify(stored).length > LARGE_MESSAGE_CHARS;
+      if (window || large || !(await push(conversationId, stored))) {
+        const base = window ?? (await load(conversationId));
+        await save({ ...base, seq: Math.max(base.seq, seq), messages: ordered([...base.messages, stored]) });
+      }
+      // Written after the window: a conversation with lastMessageAt but no window has older messages.
+      const now = Date.now();
+      const touch = !known || now - known.touchedAt >= TOUCH_EVERY_MS;
+      if (touch)
+        await Conversation.updateOne({ _id: conversationId }, { $set: { lastMessageAt: new Date(now) } });
+      remember(key, seq, touch ? now : (known?.touchedAt ?? now));
+      return stored;
+    },
+
+    /** The last `limit` messages, oldest first; null when the window cannot tell (the caller scans). */
+    async recent(conversationId: Types.ObjectId, limit: number): Promise<StoredMessage[] | null> {
+      if (limit > WINDOW_MESSAGES) return null;
+      // The first look past the window's end goes out with the window read when this process can guess it.
+      const hint = seen.get(String(conversationId))?.seq;
+      const [window, guessed] = await Promise.all([
+        load(conversationId),
+        hint === undefined ? undefined : numbered(conversationId, hint + 1),
+      ]);
+      let seq = window.seq;
+      const found: StoredMessage[] = [];
+      for (
+        let next = hint === seq && guessed !== undefined ? guessed : await numbered(conversationId, seq + 1);
+        next;
+        next = await numbered(conversationId, seq + 1)
+      ) {
+        found.push(next);
+        seq++;
+      }
+      const known = new Set(window.messages.map((m) => m.seq).filter((n) => n !== undefined));
+      for (const m of found) if (m.seq !== undefined) known.add(m.seq);
+      // Below what a trimmed window holds, messages were let go on purpose (races lose newer ones).
+      const held = window.olderBeyond ? Math.min(...known) : 1;
+      const missing: number[] = [];
+      for (let n = Math.max(1, seq - limit + 1, held); n <= seq; n++) if (!known.has(n)) missing.push(n);
+      if (missing.length > MAX_GAPS) {
+        const rebuilt = await rebuild(conversationId);
+        return rebuilt.messages.length >= limit || !rebuilt.olderBeyond
+          ? rebuilt.messages.slice(-limit)
+          : null;
+      }
+      for (const m of await Promise.all(missing.map((n) => numbered(conversationId, n))))
+        if (m) found.push(m);
+      const messages = found.length ? ordered([...window.messages, ...found]) : window.messages;
+      if (found.length || messages.length > WINDOW_MESSAGES + TRIM_SLACK)
+        await save({ ...window, seq, messages });
+      if (messages.length < limit && window.olderBeyond) return null;
+      return messages.slice(-limit);
+    },
+  };
+}
