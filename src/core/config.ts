@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DeckhandError } from './errors.js';
+import { modelSettingsShape } from './model-settings.js';
 import { registerSecret } from './redact.js';
 
 const settingsSchema = z
@@ -73,10 +74,113 @@ const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Scheduled team digests and the periodic jobs (src/scheduler, on Agenda). */
+    digests: z
+      .object({
+        /** How often a process looks for due digests (it also wakes exactly at the next due time). */
+        sweepSeconds: z.coerce.number().int().min(1).max(300).default(5),
+        /** Digests one process composes and posts at once (mostly waiting on GitHub, Slack and the store). */
+        concurrency: z.coerce.number().int().min(1).max(64).default(16),
+        /** A run whose process stops renewing this long is taken over by another process. */
+        leaseMs: z.coerce.number().int().min(1000).default(60_000),
+        /** Attempts at posting one digest before the failure is reported in its channel. */
+        maxAttempts: z.coerce.number().int().min(1).max(10).default(3),
+        /** Wait before the second attempt; doubled for each further one. */
+        retryBaseMs: z.coerce.number().int().min(0).default(30_000),
+        /** Finished digest runs are kept this long (the run log). */
+        runRetentionDays: z.coerce.number().min(1).default(30),
+        purgeMinutes: z.coerce.number().int().min(1).default(60),
+        leaseSweepSeconds: z.coerce.number().int().min(1).default(30),
+        reapMinutes: z.coerce.number().int().min(1).default(5),
+        /** Digests defined here (kept in sync at start; chat can pause them). */
+        schedules: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/),
+                platform: z.enum(['slack', 'discord']),
+                workspaceId: z.string().min(1),
+                channelId: z.string().min(1),
+                /** `daily 09:00`, `weekdays 09:00`, `weekly mon 09:00`, or a cron expression. */
+                when: z.string().min(1),
+                timezone: z.string().min(1).default('UTC'),
+                repos: z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/)).default([]),
+                skipWeekends: z.boolean().default(false),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** Slack adapter: who may talk to Deckhand, and how replies are shaped. */
+    slack: z
+      .object({
+        /** Answer messages other bots post (the bot's own messages are always ignored). */
+        allowBots: z.boolean().default(false),
+        /** Channel ids (C…, D…, G…) Deckhand answers in; empty: every channel it is in. */
+        allowedChannels: z.array(z.string().min(1)).default([]),
+        /** User ids (U…, W…) Deckhand answers; empty: everyone in the workspace. */
+        allowedUsers: z.array(z.string().min(1)).default([]),
+        /** Connect over Socket Mode when SLACK_APP_TOKEN is set (no public URL needed). */
+        socketMode: z.boolean().default(true),
+        /** Output longer than this many characters is uploaded as a file snippet instead of split. */
+        fileOverChars: z.coerce.number().int().min(4000).default(12_000),
+        /** Least time between two edits of one message (Slack allows about one per second). */
+        editIntervalMs: z.coerce.number().int().min(0).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    /** Discord adapter: gateway, intents and who may talk to Deckhand. */
+    discord: z
+      .object({
+        allowBots: z.boolean().default(false),
+        /** Channel (or thread) ids Deckhand answers in; empty: every channel it can see. */
+        allowedChannels: z.array(z.string().min(1)).default([]),
+        allowedUsers: z.array(z.string().min(1)).default([]),
+        /** Connect to the gateway (mentions, DMs, threads, interactions) when DISCORD_BOT_TOKEN is set. */
+        gateway: z.boolean().default(true),
+        /** Ask for the privileged Message Content intent (enable it in the Developer Portal too). */
+        messageContent: z.boolean().default(true),
+        /** The slash command `deckhand discord register-commands` registers. */
+        commandName: z
+          .string()
+          .regex(/^[a-z0-9_-]{1,32}$/)
+          .default('deckhand'),
+        editIntervalMs: z.coerce.number().int().min(0).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    /** GitHub: the bot mentioned in issues and PRs, and how its pull requests are made (src/github). */
+    github: z
+      .object({
+        /** The login people mention (`@deckhand`); an App's `[bot]` suffix is optional. */
+        botName: z
+          .string()
+          .regex(/^@?[A-Za-z0-9][A-Za-z0-9-]*(\[bot\])?$/)
+          .default('deckhand'),
+        /** An issue labelled with this (or assigned to the bot) is a request, no mention needed. */
+        triggerLabel: z.string().min(1).default('deckhand'),
+        /** Open pull requests as drafts. */
+        draftPullRequests: z.boolean().default(false),
+        /** REST API base for GitHub Enterprise (https://ghe.example.com/api/v3); empty: api.github.com. */
+        apiUrl: z.string().default(''),
+        /** Where repositories are cloned from: `<cloneBaseUrl>/<owner>/<repo>.git` (file:// works too). */
+        cloneBaseUrl: z.string().min(1).default('https://github.com'),
+        /** Host folder for clones; must be visible to the Docker engine. Empty: the OS temp folder. */
+        workspaceDir: z.string().default(''),
+        /** Commit author; empty: `<botName>[bot]` and its users.noreply.github.com address. */
+        commitName: z.string().default(''),
+        commitEmail: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     models: z
       .object({
         default: z.string().min(1).default('anthropic:claude-sonnet-4-5'),
         monthlyBudgetUsd: z.coerce.number().min(0).default(50),
+        /** The agent orchestrator's settings: chain, limits, prices, profiles, MCP (see model-settings.ts). */
+        ...modelSettingsShape,
       })
       .strict()
       .prefault({}),
@@ -88,12 +192,17 @@ export const SECRET_VARIABLES = [
   'SLACK_SIGNING_SECRET',
   'SLACK_BOT_TOKEN',
   'SLACK_APP_TOKEN',
+  'SLACK_CLIENT_ID',
+  'SLACK_CLIENT_SECRET',
+  'SLACK_STATE_SECRET',
   'DISCORD_PUBLIC_KEY',
   'DISCORD_BOT_TOKEN',
   'DISCORD_APPLICATION_ID',
   'GITHUB_APP_ID',
   'GITHUB_PRIVATE_KEY',
   'GITHUB_WEBHOOK_SECRET',
+  /** A personal access token: the simple alternative to the GitHub App. */
+  'GITHUB_TOKEN',
   'ANTHROPIC_API_KEY',
   'OPENAI_API_KEY',
   'OPENAI_BASE_URL',
@@ -116,6 +225,8 @@ const ENV_OVERRIDES: Record<string, string> = {
   DECKHAND_SANDBOX_IMAGE: 'sandbox.image',
   DECKHAND_SANDBOX_WARM_POOL: 'sandbox.warmPool',
   DECKHAND_DEFAULT_MODEL: 'models.default',
+  DECKHAND_GITHUB_BOT_NAME: 'github.botName',
+  GITHUB_API_URL: 'github.apiUrl',
 };
 
 export type Settings = z.infer<typeof settingsSchema>;

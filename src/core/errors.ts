@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'NOT_CONFIGURED'
   | 'RATE_LIMITED'
+  | 'BUDGET_EXCEEDED'
   | 'FORBIDDEN'
   | 'SANDBOX_FAILED'
   | 'SANDBOX_TIMEOUT'

@@ -21,7 +21,15 @@ export type RateDecision = { ok: true } | { ok: false; retryInSeconds: number; s
 export function createRateLimits(settings: RateLimitSettings, redis?: Redis) {
   const make = (keyPrefix: string, points: number): RateLimiterAbstract =>
     redis
-      ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration: 60, useRedisPackage: false })
+      ? new RateLimiterRedis({
+          storeClient: redis,
+          keyPrefix,
+          points,
+          duration: 60,
+          useRedisPackage: false,
+          // Redis down: limit per process in memory rather than fail every task (fault suite, Redis stop).
+          insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: 60 }),
+        })
       : new RateLimiterMemory({ keyPrefix, points, duration: 60 });
   const perUser = make('deckhand:rl:user', settings.userPerMinute);
   const perWorkspace = make('deckhand:rl:ws', settings.workspacePerMinute);
