@@ -1,0 +1,104 @@
+/**
+ * Tokens and money: each model call's cost from the price table, per message (stored on it), per task
+ * and per workspace (sums over messages). A workspace over its monthly budget gets no more model calls.
+ * Month spend is cached per workspace for a short while so a turn does not rescan the month's messages.
+ */
+import type { Logger, ModelPrice } from '../core/index.js';
+import type { Store, UsageTotals } from '../store/index.js';
+
+export interface UsageSummary extends UsageTotals {
+  workspaceKey: string;
+  /** `2026-11`, UTC. */
+  month: string;
+  budgetUsd: number;
+}
+
+export function monthStart(now: Date = new Date()): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+}
+
+function monthLabel(now: Date): string {
+  return now.toISOString().slice(0, 7);
+}
+
+/** Usage of a workspace (`platform:workspaceId`) this month, for `status` and reports. */
+export async function usageSummary(
+  store: Pick<Store, 'usageSummary'>,
+  workspaceKey: string,
+  budgetUsd: number,
+  now: Date = new Date(),
+): Promise<UsageSummary> {
+  const totals = await store.usageSummary({ workspaceKey, since: monthStart(now) });
+  return { ...totals, workspaceKey, month: monthLabel(now), budgetUsd };
+}
+
+/** Usage of one task (all its model calls, summaries included). */
+export async function taskUsage(store: Pick<Store, 'usageSummary'>, taskId: string): Promise<UsageTotals> {
+  return store.usageSummary({ taskId });
+}
+
+export function formatUsd(usd: number): string {
+  return `$${usd < 1 && usd > 0 ? usd.toFixed(4) : usd.toFixed(2)}`;
+}
+
+export function formatUsage(summary: UsageSummary): string {
+  return `Model usage in ${summary.month}: ${summary.modelCalls} call(s), ${summary.tokensIn} tokens in, ${summary.tokensOut} out, ${formatUsd(summary.costUsd)} of the ${formatUsd(summary.budgetUsd)} monthly budget.`;
+}
+
+export interface CostMeterOptions {
+  store: Pick<Store, 'usageSummary'>;
+  prices: Record<string, ModelPrice>;
+  monthlyBudgetUsd: number;
+  logger?: Logger;
+  /** How long a workspace's month spend is trusted before it is summed again (other replicas spend too). */
+  cacheMs?: number;
+}
+
+export function createCostMeter(options: CostMeterOptions) {
+  const cacheMs = options.cacheMs ?? 30_000;
+  const spend = new Map<string, { month: string; usd: number; loadedAt: number }>();
+  const unpriced = new Set<string>();
+
+  async function spent(workspaceKey: string): Promise<number> {
+    const now = new Date();
+    const month = monthLabel(now);
+    const cached = spend.get(workspaceKey);
+    if (cached && cached.month === month && Date.now() - cached.loadedAt < cacheMs) return cached.usd;
+    const totals = await options.store.usageSummary({ workspaceKey, since: monthStart(now) });
+    spend.set(workspaceKey, { month, usd: totals.costUsd, loadedAt: Date.now() });
+    return totals.costUsd;
+  }
+
+  return {
+    budgetUsd: options.monthlyBudgetUsd,
+
+    costOf(modelId: string, tokensIn: number, tokensOut: number): number {
+      const price = options.prices[modelId];
+      if (!price) {
+        if (!unpriced.has(modelId)) {
+          unpriced.add(modelId);
+          options.logger?.warn({ model: modelId }, 'no price for this model in models.prices: counted as $0');
+        }
+        return 0;
+      }
+      return (tokensIn * price.inputPerMTok + tokensOut * price.outputPerMTok) / 1_000_000;
+    },
+
+    /** Adds a recorded call's cost to the cached month spend. */
+    add(workspaceKey: string, usd: number): void {
+      const cached = spend.get(workspaceKey);
+      if (cached) cached.usd += usd;
+    },
+
+    spent,
+
+    /** undefined when the workspace may call models; otherwise the message to show. */
+    async overBudget(workspaceKey: string): Promise<string | undefined> {
+      const usd = await spent(workspaceKey);
+      if (usd < options.monthlyBudgetUsd) return undefined;
+      return `This workspace has used ${formatUsd(usd)} of its ${formatUsd(options.monthlyBudgetUsd)} monthly model budget, so I am not calling a model until next month. Commands still work; an admin can raise models.monthlyBudgetUsd.`;
+    },
+  };
+}
+
+export type CostMeter = ReturnType<typeof createCostMeter>;
