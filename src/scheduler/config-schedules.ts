@@ -1,0 +1,50 @@
+/**
+ * Digests defined in config (`digests.schedules`) become schedules at start, created or updated by
+ * (platform, workspace, name). A schedule paused from chat stays paused; chat cannot remove one for
+ * good (the next start brings it back), which is what a config file means.
+ */
+import type { Config } from '../core/config.js';
+import { DeckhandError } from '../core/errors.js';
+import type { ScheduleRecord, Store } from '../store/index.js';
+import { assertTimezone, latestDue, parseWhen } from './cron.js';
+
+export type ConfiguredDigest = Config['digests']['schedules'][number];
+
+export async function syncConfigSchedules(
+  store: Store,
+  digests: ConfiguredDigest[],
+  now = new Date(),
+): Promise<ScheduleRecord[]> {
+  const saved: ScheduleRecord[] = [];
+  for (const digest of digests) {
+    let cron: string;
+    try {
+      assertTimezone(digest.timezone);
+      cron = parseWhen(digest.when).cron;
+    } catch (error) {
+      const reason = error instanceof DeckhandError ? error.userMessage : String(error);
+      throw new DeckhandError('CONFIG_INVALID', `digests.schedules "${digest.name}": ${reason}`);
+    }
+    const existing = await store.findScheduleByName(digest.platform, digest.workspaceId, digest.name);
+    const schedule = await store.upsertSchedule({
+      name: digest.name,
+      platform: digest.platform,
+      workspaceId: digest.workspaceId,
+      channelId: digest.channelId,
+      cron,
+      timezone: digest.timezone,
+      repos: digest.repos,
+      skipWeekends: digest.skipWeekends,
+      enabled: existing ? existing.enabled : true,
+      createdBy: 'config',
+    });
+    // A changed cadence starts from its next due time, not with a digest for one already past.
+    const changed = existing && (existing.cron !== cron || existing.timezone !== digest.timezone);
+    const latest = changed
+      ? latestDue({ cron, timezone: digest.timezone, skipWeekends: digest.skipWeekends }, now)
+      : null;
+    if (latest) await store.noteScheduleDue(schedule.id, latest);
+    saved.push(schedule);
+  }
+  return saved;
+}

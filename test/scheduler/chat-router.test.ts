@@ -1,0 +1,75 @@
+import { Octokit } from '@octokit/rest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NormalizedEvent } from '../../src/bots/events.js';
+import { MemorySink } from '../../src/bots/reply.js';
+import { createEventHandler } from '../../src/bots/router.js';
+import { createLogger } from '../../src/core/index.js';
+import { createDigestPoster, createDigestRunner, nextDue } from '../../src/scheduler/index.js';
+import type { Store } from '../../src/store/index.js';
+import { dropTestStore, openTestStore } from '../support/store.js';
+import { type StandIns, startStandIns } from './support/stand-ins.js';
+
+let store: Store;
+let stand: StandIns;
+
+beforeAll(async () => {
+  store = await openTestStore();
+  stand = await startStandIns();
+});
+afterAll(async () => {
+  await stand?.close();
+  await dropTestStore(store);
+});
+
+function slackEvent(text: string, n: number): NormalizedEvent {
+  return {
+    platform: 'slack',
+    workspaceId: 'T100',
+    channelId: 'C-TEAM',
+    threadId: `1700000000.00010${n}`,
+    userId: 'U42',
+    text,
+    mentions: [],
+    deliveryKey: `digest-flow-${n}`,
+    eventType: 'app_mention',
+    replyTo: {},
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+describe('a digest created in a Slack channel', () => {
+  it('is added by the `digest` command and later posted into that channel', async () => {
+    const sink = new MemorySink();
+    const handle = createEventHandler({ store, sinkFor: () => sink });
+    const say = async (text: string, n: number) => {
+      const task = await store.enqueueTask({
+        kind: 'event',
+        source: { platform: 'slack', channelId: 'C-TEAM' },
+        payload: slackEvent(text, n),
+      });
+      await handle(task, { signal: new AbortController().signal, workerId: 'test' });
+      return sink.messages.at(-1) ?? '';
+    };
+
+    expect(await say('digest add daily 09:00 Europe/Berlin repos=org/a,org/b', 1)).toMatch(
+      /^Digest "daily-0900" added: `0 9 \* \* \*` Europe\/Berlin, for org\/a, org\/b, posted in this channel\./,
+    );
+    expect(await say('digest list', 2)).toMatch(/daily-0900.*this channel: next/);
+
+    const schedule = await store.findScheduleByName('slack', 'T100', 'daily-0900');
+    const due = nextDue({ cron: schedule!.cron, timezone: schedule!.timezone }, new Date())!;
+    const runner = createDigestRunner({
+      store,
+      poster: createDigestPoster({ slackBotToken: 'xoxb-test-token', slackApiUrl: `${stand.url}/slack` }),
+      octokitFor: () => new Octokit({ baseUrl: `${stand.url}/gh` }),
+      now: () => due,
+      logger: createLogger({ level: 'silent', pretty: false }),
+    });
+    await runner.sweep();
+    const posts = stand.posts.filter((p) => p.channel === 'C-TEAM');
+    expect(posts).toHaveLength(1);
+    expect(JSON.stringify(posts[0]?.body.blocks)).toMatch(/Digest \\"daily-0900\\": org\/a, org\/b/);
+
+    expect(await say('digest remove daily-0900', 3)).toBe('Digest "daily-0900" removed.');
+  });
+});
