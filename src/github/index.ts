@@ -1,3 +1,22 @@
+export * from './access.js';
+export * from './activity.js';
+export {
+  type ChangeContext,
+  type ChangeDeps,
+  type ChangeResult,
+  type CodeRunner as GitHubCodeRunner,
+  makeChange,
+} from './change.js';
+export * from './checklist.js';
+export * from './detect-tests.js';
 export * from './parse.js';
+export * from './permission.js';
+export * from './ports.js';
+export * from './pulls.js';
+export * from './reason.js';
+export * from './request.js';
+export { commentableLines, type ReviewResult } from './review.js';
 export * from './sink.js';
+export * from './tool-port.js';
 export * from './verify.js';
+export * from './work.js';

@@ -1,6 +1,7 @@
 /**
- * Turns a verified GitHub webhook delivery into a ParseOutcome. Deckhand acts on comments and new
- * issues that mention it (`@deckhand`); every other delivery is acknowledged and ignored.
+ * Turns a verified GitHub webhook delivery into a ParseOutcome. Deckhand acts on comments, reviews and
+ * new issues that mention it (`@deckhand`), and on issues assigned to it or given its label; every
+ * other delivery is acknowledged and ignored, as is anything a bot (Deckhand included) did.
  * Call verifyGitHubSignature on the raw body first.
  */
 import { z } from 'zod';
@@ -8,6 +9,7 @@ import type { ParseOutcome } from '../bots/events.js';
 import { eventOutcome, ignore, ingressError, parseWith } from '../bots/http.js';
 
 export const DEFAULT_BOT_LOGIN = 'deckhand';
+export const DEFAULT_TRIGGER_LABEL = 'deckhand';
 
 export interface GitHubWebhook {
   /** X-GitHub-Event. */
@@ -18,15 +20,18 @@ export interface GitHubWebhook {
   payload: unknown;
   /** The App's login, with or without `[bot]`; default `deckhand`. */
   botLogin?: string;
+  /** An issue labelled with this is a request; default `deckhand`. */
+  triggerLabel?: string;
   now?: Date;
 }
 
-/** Event name -> the action Deckhand reacts to. */
-const HANDLED: Record<string, string> = {
-  issue_comment: 'created',
-  issues: 'opened',
-  pull_request_review_comment: 'created',
-  discussion_comment: 'created',
+/** Event name -> the actions Deckhand reacts to. */
+const HANDLED: Record<string, readonly string[]> = {
+  issue_comment: ['created'],
+  issues: ['opened', 'assigned', 'labeled'],
+  pull_request_review_comment: ['created'],
+  pull_request_review: ['submitted'],
+  discussion_comment: ['created'],
 };
 
 const actorSchema = z.object({ login: z.string().min(1), type: z.string().optional() });
@@ -44,10 +49,15 @@ const commentSchema = z.object({
   body: z.string().nullable().optional(),
   user: actorSchema.nullable().optional(),
   in_reply_to_id: z.number().optional(),
+  html_url: z.string().optional(),
 });
 
 const issueCommentSchema = baseSchema.extend({
-  issue: z.object({ number: z.number(), pull_request: z.unknown().optional() }),
+  issue: z.object({
+    number: z.number(),
+    title: z.string().optional(),
+    pull_request: z.unknown().optional(),
+  }),
   comment: commentSchema,
 });
 const issuesSchema = baseSchema.extend({
@@ -56,11 +66,24 @@ const issuesSchema = baseSchema.extend({
     title: z.string().default(''),
     body: z.string().nullable().optional(),
     user: actorSchema.nullable().optional(),
+    html_url: z.string().optional(),
   }),
+  assignee: actorSchema.nullable().optional(),
+  label: z.object({ name: z.string() }).optional(),
 });
+const pullSchema = z.object({ number: z.number(), title: z.string().optional() });
 const reviewCommentSchema = baseSchema.extend({
-  pull_request: z.object({ number: z.number() }),
+  pull_request: pullSchema,
   comment: commentSchema,
+});
+const reviewSchema = baseSchema.extend({
+  pull_request: pullSchema,
+  review: z.object({
+    id: z.number(),
+    body: z.string().nullable().optional(),
+    user: actorSchema.nullable().optional(),
+    html_url: z.string().optional(),
+  }),
 });
 const discussionCommentSchema = baseSchema.extend({
   discussion: z.object({ number: z.number(), node_id: z.string().optional() }),
@@ -72,9 +95,12 @@ interface Target {
   kind: 'issue' | 'pull_request' | 'pull_request_review_comment' | 'discussion';
   number: number;
   body: string;
+  /** Prepended to the text (a new issue's title is part of the request). */
   title?: string;
   author?: { login: string; type?: string | undefined } | null | undefined;
   replyTo: Record<string, string | undefined>;
+  /** Set for an issue assigned or labelled: a request without a mention, or why it is not one. */
+  trigger?: { requested: boolean; reason: string };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -125,7 +151,11 @@ export function findGitHubMention(
   return { mentioned, text, mentions };
 }
 
-function targetOf(name: string, payload: unknown): { base: z.infer<typeof baseSchema>; target: Target } {
+function targetOf(
+  name: string,
+  payload: unknown,
+  options: { botLogin: string; triggerLabel: string },
+): { base: z.infer<typeof baseSchema>; target: Target } {
   const what = `GitHub ${name} payload`;
   if (name === 'issue_comment') {
     const p = parseWith(issueCommentSchema, payload, what);
@@ -137,12 +167,30 @@ function targetOf(name: string, payload: unknown): { base: z.infer<typeof baseSc
         number: p.issue.number,
         body: p.comment.body ?? '',
         author: p.comment.user,
-        replyTo: { commentId: String(p.comment.id), commentNodeId: p.comment.node_id, issueNumber: number },
+        replyTo: {
+          commentId: String(p.comment.id),
+          commentNodeId: p.comment.node_id,
+          issueNumber: number,
+          title: p.issue.title,
+          url: p.comment.html_url,
+        },
       },
     };
   }
   if (name === 'issues') {
     const p = parseWith(issuesSchema, payload, what);
+    const self = loginOf(options.botLogin).toLowerCase();
+    let trigger: Target['trigger'];
+    if (p.action === 'assigned') {
+      const assignee = p.assignee ? loginOf(p.assignee.login).toLowerCase() : '';
+      trigger = { requested: assignee === self, reason: `issues.assigned to someone else` };
+    } else if (p.action === 'labeled') {
+      const label = p.label?.name.toLowerCase() ?? '';
+      trigger = {
+        requested: label === options.triggerLabel.toLowerCase(),
+        reason: `issues.labeled with another label`,
+      };
+    }
     return {
       base: p,
       target: {
@@ -151,7 +199,26 @@ function targetOf(name: string, payload: unknown): { base: z.infer<typeof baseSc
         body: p.issue.body ?? '',
         title: p.issue.title,
         author: p.issue.user,
-        replyTo: { issueNumber: String(p.issue.number) },
+        replyTo: { issueNumber: String(p.issue.number), title: p.issue.title, url: p.issue.html_url },
+        ...(trigger ? { trigger } : {}),
+      },
+    };
+  }
+  if (name === 'pull_request_review') {
+    const p = parseWith(reviewSchema, payload, what);
+    return {
+      base: p,
+      target: {
+        kind: 'pull_request',
+        number: p.pull_request.number,
+        body: p.review.body ?? '',
+        author: p.review.user,
+        replyTo: {
+          reviewId: String(p.review.id),
+          issueNumber: String(p.pull_request.number),
+          title: p.pull_request.title,
+          url: p.review.html_url,
+        },
       },
     };
   }
@@ -170,6 +237,8 @@ function targetOf(name: string, payload: unknown): { base: z.infer<typeof baseSc
           issueNumber: String(p.pull_request.number),
           // Replies go to the review thread's first comment.
           inReplyToId: String(p.comment.in_reply_to_id ?? p.comment.id),
+          title: p.pull_request.title,
+          url: p.comment.html_url,
         },
       },
     };
@@ -202,16 +271,23 @@ export function parseGitHubWebhook(webhook: GitHubWebhook): ParseOutcome {
   const wanted = HANDLED[name];
   if (!wanted) return ignore(`GitHub event ${name} is not handled`);
   const action = typeof payload.action === 'string' ? payload.action : '(none)';
-  if (action !== wanted) return ignore(`GitHub event ${name}.${action} is not handled`);
+  if (!wanted.includes(action)) return ignore(`GitHub event ${name}.${action} is not handled`);
 
-  const { base, target } = targetOf(name, payload);
   const botLogin = webhook.botLogin ?? DEFAULT_BOT_LOGIN;
+  const triggerLabel = webhook.triggerLabel ?? DEFAULT_TRIGGER_LABEL;
+  const { base, target } = targetOf(name, payload, { botLogin, triggerLabel });
   const self = loginOf(botLogin).toLowerCase();
-  if (base.sender.type === 'Bot' || target.author?.type === 'Bot') return ignore(`${name} by a bot`);
+  // Assigning or labelling is the sender's act; a comment or review is its author's.
+  const actor = target.trigger ? null : target.author;
+  if (base.sender.type === 'Bot' || actor?.type === 'Bot') return ignore(`${name} by a bot`);
   if (loginOf(base.sender.login).toLowerCase() === self) return ignore(`${name} by Deckhand itself`);
 
   const found = findGitHubMention(target.body, botLogin);
-  if (!found.mentioned) return ignore(`${name} does not mention @${loginOf(botLogin)}`);
+  if (target.trigger) {
+    if (!target.trigger.requested) return ignore(target.trigger.reason);
+  } else if (!found.mentioned) {
+    return ignore(`${name} does not mention @${loginOf(botLogin)}`);
+  }
 
   const text = target.title ? `${target.title}\n\n${found.text}`.trim() : found.text;
   return eventOutcome(
@@ -225,7 +301,7 @@ export function parseGitHubWebhook(webhook: GitHubWebhook): ParseOutcome {
       text,
       mentions: found.mentions,
       deliveryKey: deliveryId,
-      eventType: name,
+      eventType: target.trigger ? `${name}.${action}` : name,
       replyTo: { ...target.replyTo, repo: base.repository.full_name, kind: target.kind },
     },
     webhook.now,

@@ -34,6 +34,8 @@ export interface Execution {
   exitCode: number | null;
   timedOut: boolean;
   oomKilled: boolean;
+  /** Killed because the caller's signal fired (the user said `cancel`). */
+  cancelled: boolean;
 }
 
 /** How long a killed container may take to close its streams before the run is declared stuck. */
@@ -126,6 +128,7 @@ export class SandboxContainer {
     nonce: string,
     outputLimitBytes: number,
     timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<Execution> {
     if (!this.usable) throw new Error('a sandbox container runs one program only');
     this.used = true;
@@ -149,8 +152,16 @@ export class SandboxContainer {
       this.closeWaiters.push(() => clearTimeout(timer));
       done.then(() => clearTimeout(timer));
     });
+    let cancelled = false;
+    const onAbort = () => {
+      cancelled = true;
+      this.kill();
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     this.stream.end(payload);
     const how = await Promise.race([done, stuck]);
+    signal?.removeEventListener('abort', onAbort);
     clearTimeout(stuckTimer);
     this.sink = undefined;
     if (how === 'stuck') {
@@ -159,14 +170,14 @@ export class SandboxContainer {
       });
     }
     const marker = output.marker;
-    if (timedOut) return { output, exitCode: null, timedOut, oomKilled: false };
+    if (timedOut || cancelled) return { output, exitCode: null, timedOut, oomKilled: false, cancelled };
     if (how === 'complete' && marker) {
-      return { output, exitCode: marker.exitCode, timedOut, oomKilled: marker.oomKills > 0 };
+      return { output, exitCode: marker.exitCode, timedOut, oomKilled: marker.oomKills > 0, cancelled };
     }
     // The streams closed without the waiter's end line: PID 1 itself died (the OOM killer chose it,
     // or the container was killed from outside). Docker's own record is all there is.
     const state = await this.exitState();
-    return { output, exitCode: state.exitCode, timedOut, oomKilled: state.oomKilled };
+    return { output, exitCode: state.exitCode, timedOut, oomKilled: state.oomKilled, cancelled };
   }
 
   private async exitState(): Promise<{ exitCode: number | null; oomKilled: boolean }> {

@@ -18,7 +18,7 @@ export {
   WORK_DIR,
 } from './limits.js';
 export { truncationNote } from './output.js';
-export { checkFilePath, type SandboxFiles } from './payload.js';
+export { checkFilePath, PROGRAM_DIR, type SandboxFiles } from './payload.js';
 export {
   LABEL_DEADLINE,
   LABEL_MANAGED,

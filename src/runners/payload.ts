@@ -7,8 +7,11 @@
  *   line 1  a random nonce for this run
  *   line 2  seconds after which the script kills the program itself (a watchdog for when Deckhand
  *           dies mid-run: the runner kills the container at the real limit, a little earlier)
- *   line 3  the program's argv, shell-quoted (from config, never from the user)
- *   then    a tar of the code and extra files, unpacked into the work folder; then stdin is closed
+ *   line 3  the folder the program is unpacked into: the work folder, or, when a host workspace is
+ *           mounted there, PROGRAM_DIR on the /tmp tmpfs, so the program file never becomes part of
+ *           the workspace (and of a commit made from it)
+ *   line 4  the program's argv, shell-quoted (from config, never from the user)
+ *   then    a tar of the code and extra files, unpacked into that folder; then stdin is closed
  * The script runs the program as a child with an empty environment (only PATH, HOME, LANG), then
  * writes `<nonce> <exit status> <oom kills>` as the last line of both stdout and stderr. Seeing that
  * line on both streams means each stream is complete (each pipe is ordered). Ending there rather
@@ -31,14 +34,15 @@ const ENV_WORDS = SANDBOX_ENV.map((entry) => `'${entry}'`).join(' ');
 // kill -9 -1 reaches every process of the container except PID 1 (this script), which then reports.
 export const WAITER_SCRIPT = `IFS= read -r nonce || exit 125
 IFS= read -r limit || exit 125
+IFS= read -r dir || exit 125
 IFS= read -r cmd || exit 125
 (sleep "$limit"; kill -9 -1) &
 watchdog=$!
-if tar -x -m -f - -C ${WORK_DIR}; then
+if mkdir -p "$dir" && tar -x -m -f - -C "$dir"; then
   eval "/usr/bin/env -i ${ENV_WORDS} $cmd"
   rc=$?
 else
-  echo 'deckhand: could not unpack the program into ${WORK_DIR}' >&2
+  echo "deckhand: could not unpack the program into $dir" >&2
   rc=126
 fi
 kill "$watchdog" 2>/dev/null
@@ -69,8 +73,13 @@ export function checkFilePath(path: string): string {
   return normalized.replace(/\/$/, '');
 }
 
+/** Where the program goes when a host workspace is mounted at the work folder (a tmpfs, exec allowed). */
+export const PROGRAM_DIR = '/tmp/.deckhand-program';
+
 export interface PayloadInput {
   nonce: string;
+  /** Absolute folder the code and files are unpacked into; the work folder when absent. */
+  programDir?: string;
   /** Already shell-quoted argv (see languages.ts shellQuote). */
   command: string;
   /** For the in-container watchdog; whole seconds. */
@@ -99,7 +108,10 @@ export async function buildPayload(input: PayloadInput): Promise<Buffer> {
   for (const [name, data] of entries) tar.entry({ name, mode: 0o644, size: data.length }, data);
   tar.finalize();
   const chunks: Buffer[] = [
-    Buffer.from(`${input.nonce}\n${Math.ceil(input.watchdogSeconds)}\n${input.command}\n`, 'utf8'),
+    Buffer.from(
+      `${input.nonce}\n${Math.ceil(input.watchdogSeconds)}\n${input.programDir ?? WORK_DIR}\n${input.command}\n`,
+      'utf8',
+    ),
   ];
   for await (const chunk of tar) if (Buffer.isBuffer(chunk)) chunks.push(chunk);
   return Buffer.concat(chunks);

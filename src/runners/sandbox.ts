@@ -21,7 +21,7 @@ import { createDockerClient } from './docker.js';
 import { dockerUnreachable, pinImage } from './image.js';
 import { argvFor, type LanguageSpec, LanguageTable, shellQuote } from './languages.js';
 import { type ContainerShape, limitsFromConfig, type SandboxLimits, type SandboxNetwork } from './limits.js';
-import { buildPayload, type SandboxFiles } from './payload.js';
+import { buildPayload, PROGRAM_DIR, type SandboxFiles } from './payload.js';
 import { WarmPool } from './pool.js';
 import { reapOrphans } from './reaper.js';
 
@@ -31,6 +31,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** Stopped by the caller's signal (`cancel`) before it finished; exitCode is null. */
+  cancelled?: boolean;
   /** The kernel's OOM killer killed a process of this run (the memory limit was hit). */
   oomKilled: boolean;
   /** stdout or stderr was cut at the output limit. */
@@ -50,13 +52,21 @@ const runOptionsSchema = z
       .string()
       .regex(/^[0-9a-f]{24}$/i, 'must be a task id (24 hex digits)')
       .optional(),
+    /**
+     * Host folder mounted read-write at the work folder (a cloned repository). The code and `files`
+     * then go to PROGRAM_DIR instead, so the folder holds only what the program changed.
+     */
     workdirMount: z.string().refine(isAbsolute, 'must be an absolute host path').optional(),
     network: z.boolean().optional(),
     /** Lower than the runner's limit for this run; a higher value is capped. */
     timeoutSeconds: z.number().positive().optional(),
   })
   .strict();
-export type SandboxRunOptions = z.input<typeof runOptionsSchema> & { files?: SandboxFiles };
+export type SandboxRunOptions = z.input<typeof runOptionsSchema> & {
+  files?: SandboxFiles;
+  /** Aborting it kills the run (the task was cancelled); the result then says `cancelled`. */
+  signal?: AbortSignal;
+};
 
 export type SandboxRunStore = Pick<Store, 'startRun' | 'finishRun'>;
 
@@ -107,6 +117,7 @@ function sandboxFailed(error: unknown): DeckhandError {
 
 function statusOf(result: RunResult): RunStatus {
   if (result.timedOut) return 'timeout';
+  if (result.cancelled) return 'killed';
   if (result.oomKilled) return 'killed';
   return result.exitCode === 0 ? 'succeeded' : 'failed';
 }
@@ -222,7 +233,7 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
     return id;
   }
 
-  async function runOnce(raw: SandboxRunOptions): Promise<RunResult> {
+  async function runOnce({ signal, ...raw }: SandboxRunOptions): Promise<RunResult> {
     const began = performance.now();
     const parsed = runOptionsSchema.safeParse(raw);
     if (!parsed.success) {
@@ -246,10 +257,13 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
       ...(input.workdirMount ? { workdirMount: input.workdirMount } : {}),
     };
     const timeoutSeconds = Math.min(input.timeoutSeconds ?? limits.timeoutSeconds, limits.timeoutSeconds);
-    const argv = argvFor(spec);
+    // A mounted workspace gets only what the program writes: the program itself lives on /tmp.
+    const programDir = shape.workdirMount ? PROGRAM_DIR : undefined;
+    const argv = programDir ? [...spec.command, `${programDir}/${spec.fileName}`] : argvFor(spec);
     const nonce = randomBytes(12).toString('hex');
     const payload = await buildPayload({
       nonce,
+      ...(programDir ? { programDir } : {}),
       command: shellQuote(argv),
       watchdogSeconds: timeoutSeconds + WATCHDOG_GRACE_SECONDS,
       fileName: spec.fileName,
@@ -303,6 +317,7 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
         nonce,
         limits.outputLimitBytes,
         timeoutSeconds * 1000,
+        signal,
       );
       const stdout = execution.output.stdout.result();
       const stderr = execution.output.stderr.result();
@@ -311,6 +326,7 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
         stdout: stdout.text,
         stderr: stderr.text,
         timedOut: execution.timedOut,
+        ...(execution.cancelled ? { cancelled: true } : {}),
         oomKilled: execution.oomKilled,
         truncated: stdout.truncated || stderr.truncated,
         durationMs: Math.round(performance.now() - began),

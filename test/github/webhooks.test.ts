@@ -29,7 +29,7 @@ const cases = sets.flatMap(({ source, definitions }) =>
 /** A copy of `payload` whose comment (or issue) body mentions @deckhand. */
 function withMention(payload: Record<string, unknown>): Record<string, unknown> {
   const copy = structuredClone(payload);
-  const holder = (copy.comment ?? copy.issue) as { body?: string | null } | undefined;
+  const holder = (copy.comment ?? copy.review ?? copy.issue) as { body?: string | null } | undefined;
   if (holder) holder.body = `@deckhand ${holder.body ?? ''}`;
   return copy;
 }
@@ -79,6 +79,7 @@ describe('GitHub webhook verification and parsing over every @octokit/webhooks-e
       issue_comment: 'created',
       issues: 'opened',
       pull_request_review_comment: 'created',
+      pull_request_review: 'submitted',
       discussion_comment: 'created',
     };
     let events = 0;
@@ -203,5 +204,68 @@ describe('GitHub mentions', () => {
     expect(
       statusOf(() => parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload: broken })),
     ).toBe(400);
+  });
+});
+
+describe('GitHub triggers beyond comments', () => {
+  function example(name: string, action: string): Record<string, unknown> {
+    const found = cases.find((c) => c.name === name)?.examples.find((p) => p.action === action);
+    if (!found) throw new Error(`no ${name}.${action} example`);
+    return structuredClone(found);
+  }
+
+  it('turns a submitted pull request review that mentions @deckhand into an event on the pull request', () => {
+    const payload = example('pull_request_review', 'submitted') as { review: { body: string | null } };
+    payload.review.body = '@deckhand review the error handling';
+    const event = eventOf(parseGitHubWebhook({ name: 'pull_request_review', deliveryId: 'r-1', payload }));
+    expect(event).toMatchObject({
+      channelId: 'Codertocat/Hello-World',
+      threadId: '2',
+      text: 'review the error handling',
+      eventType: 'pull_request_review',
+      replyTo: { kind: 'pull_request', issueNumber: '2', title: 'Update the README with new information.' },
+    });
+    expect(event.replyTo.reviewId).toMatch(/^\d+$/);
+    const silent = example('pull_request_review', 'submitted');
+    expect(parseGitHubWebhook({ name: 'pull_request_review', deliveryId: 'r-2', payload: silent }).kind).toBe(
+      'ignore',
+    );
+  });
+
+  it('treats an issue assigned to the bot as a request, without a mention', () => {
+    const payload = example('issues', 'assigned') as {
+      assignee: { login: string };
+      issue: { title: string; body: string | null };
+    };
+    payload.assignee.login = 'deckhand[bot]';
+    payload.issue.body = 'The README says teh.';
+    const event = eventOf(parseGitHubWebhook({ name: 'issues', deliveryId: 'a-1', payload }));
+    expect(event).toMatchObject({
+      eventType: 'issues.assigned',
+      text: `${payload.issue.title}\n\nThe README says teh.`,
+      replyTo: { kind: 'issue' },
+    });
+    payload.assignee.login = 'octocat';
+    expect(parseGitHubWebhook({ name: 'issues', deliveryId: 'a-2', payload })).toEqual({
+      kind: 'ignore',
+      reason: 'issues.assigned to someone else',
+    });
+  });
+
+  it('treats an issue labelled with the trigger label as a request, unless a bot labelled it', () => {
+    const payload = example('issues', 'labeled') as {
+      label: { name: string };
+      sender: { login: string; type: string };
+    };
+    payload.label.name = 'Fix-It';
+    const event = eventOf(
+      parseGitHubWebhook({ name: 'issues', deliveryId: 'l-1', payload, triggerLabel: 'fix-it' }),
+    );
+    expect(event.eventType).toBe('issues.labeled');
+    expect(parseGitHubWebhook({ name: 'issues', deliveryId: 'l-2', payload }).kind).toBe('ignore');
+    payload.sender = { login: 'triage-bot[bot]', type: 'Bot' };
+    expect(
+      parseGitHubWebhook({ name: 'issues', deliveryId: 'l-3', payload, triggerLabel: 'fix-it' }),
+    ).toEqual({ kind: 'ignore', reason: 'issues by a bot' });
   });
 });

@@ -1,6 +1,6 @@
 /** The sandbox against the real Docker engine and the real image: every fence, tried from inside. */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +37,21 @@ describe('sandbox runner', () => {
     expect(node).toMatchObject({ exitCode: 0, stdout: '2\n', stderr: 'e\n' });
     const bash = await runner.run({ lang: 'bash', code: 'echo three; exit 3' });
     expect(bash).toMatchObject({ exitCode: 3, stdout: 'three\n', truncated: false });
+  });
+
+  it('stops a run when its task is cancelled, and says so instead of reporting a time-out', async () => {
+    const controller = new AbortController();
+    const run = runner.run({
+      lang: 'bash',
+      code: 'echo started; sleep 60; echo never',
+      signal: controller.signal,
+    });
+    // Cancel once the program has started (its first line is out), as a user would mid-run.
+    await sleep(1000);
+    controller.abort();
+    const result = await run;
+    expect(result).toMatchObject({ cancelled: true, exitCode: null, timedOut: false });
+    expect(result.stdout).not.toContain('never');
   });
 
   it('contains a fork bomb at the pids limit and the host stays responsive', async () => {
@@ -224,10 +239,13 @@ describe('sandbox runner', () => {
       const result = await runner.run({
         lang: 'bash',
         code: 'echo made-in-sandbox > out.txt; pwd',
+        files: { 'helper.txt': 'x' },
         workdirMount: dir,
       });
       expect(result).toMatchObject({ exitCode: 0, stdout: '/work\n' });
       expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe('made-in-sandbox\n');
+      // The program and its files stay out of the workspace: it holds only what the program wrote.
+      expect(readdirSync(dir)).toEqual(['out.txt']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

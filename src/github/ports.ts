@@ -1,0 +1,70 @@
+/**
+ * What the GitHub work needs from a model, as ports the agent orchestrator (src/agents) fills in.
+ * Without them, changes come only from a script in the mention, and reviews are not offered.
+ */
+import { z } from 'zod';
+import type { ReplySink } from '../bots/index.js';
+import type { RunResult } from '../runners/index.js';
+
+export interface WorkspaceAgentContext {
+  /** Host path of the checkout (no `.git`); the agent changes files only through runInSandbox. */
+  workspaceDir: string;
+  /** The request in the user's words, mention removed. */
+  instructions: string;
+  /** `owner/repo` and the issue or pull request number the request came from. */
+  repo: string;
+  number: number;
+  /**
+   * Runs code in a sandbox with the checkout mounted at its working folder (/work): no network, no
+   * credentials, the sandbox's limits. What it changes there is what gets committed.
+   */
+  runInSandbox(run: { lang: string; code: string; timeoutSeconds?: number }): Promise<RunResult>;
+  /** The tracking comment: post() adds a section under the checklist, update() edits it. */
+  sink: ReplySink;
+  signal: AbortSignal;
+}
+
+/** Makes the requested change in the workspace; the summary goes into the pull request. */
+export type WorkspaceAgent = (ctx: WorkspaceAgentContext) => Promise<{ summary: string }>;
+
+export interface ReviewFile {
+  path: string;
+  /** added, modified, removed, renamed, ... */
+  status: string;
+  /** The unified diff hunk GitHub shows (absent for binary or very large files). */
+  patch?: string;
+}
+
+export interface ReviewInput {
+  repo: string;
+  number: number;
+  title: string;
+  body: string;
+  files: ReviewFile[];
+  instructions: string;
+  signal: AbortSignal;
+}
+
+/** The model's answer, unvalidated: the GitHub work checks it against reviewOutputSchema. */
+export type Reviewer = (input: ReviewInput) => Promise<unknown>;
+
+export const reviewOutputSchema = z
+  .object({
+    summary: z.string().trim().min(1),
+    comments: z
+      .array(
+        z
+          .object({
+            path: z.string().min(1),
+            /** The line in the file: the new version (RIGHT) unless side is LEFT. */
+            line: z.number().int().positive(),
+            side: z.enum(['LEFT', 'RIGHT']).default('RIGHT'),
+            body: z.string().trim().min(1).max(10_000),
+          })
+          .strict(),
+      )
+      .max(50)
+      .default([]),
+  })
+  .strict();
+export type ReviewOutput = z.infer<typeof reviewOutputSchema>;

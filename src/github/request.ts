@@ -1,0 +1,92 @@
+/**
+ * What a GitHub mention asks for: a review of the pull request (`@deckhand review`), or a change
+ * made on a branch and offered as a pull request. A change may carry its own script in a ```bash or
+ * ```python block, run in the sandbox on the checkout; otherwise the WorkspaceAgent makes it.
+ */
+
+import type { NormalizedEvent } from '../bots/index.js';
+import { DeckhandError } from '../core/index.js';
+
+export type ScriptLang = 'bash' | 'python';
+
+export interface GitHubRequest {
+  owner: string;
+  repo: string;
+  /** owner/repo */
+  fullName: string;
+  /** The issue or pull request the mention is on. */
+  number: number;
+  onPullRequest: boolean;
+  intent: 'review' | 'change' | 'unsupported';
+  /** The request in the user's words, mention removed. */
+  instructions: string;
+  script?: { lang: ScriptLang; code: string };
+  title?: string;
+  /** A link to the comment (or issue, or review) that asked. */
+  url?: string;
+  requester: string;
+}
+
+const SCRIPT_BLOCK = /^(`{3,}|~{3,})[ \t]*(bash|sh|shell|python|python3|py)[ \t]*\n([\s\S]*?)^\1[ \t]*$/im;
+
+export function scriptOf(text: string): { lang: ScriptLang; code: string } | undefined {
+  const match = SCRIPT_BLOCK.exec(text);
+  if (!match?.[3]?.trim()) return undefined;
+  const lang = match[2]!.toLowerCase().startsWith('py') ? 'python' : 'bash';
+  return { lang, code: match[3] };
+}
+
+/** The instructions without code blocks, on one line, for a commit subject or PR title. */
+export function subjectOf(text: string, fallback: string, max = 72): string {
+  const prose = text
+    .replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line.length > 0);
+  const line = (prose ?? '').replace(/\s+/g, ' ').trim();
+  if (!line) return fallback;
+  const capital = line.charAt(0).toUpperCase() + line.slice(1);
+  return capital.length > max ? `${capital.slice(0, max - 1).trimEnd()}…` : capital;
+}
+
+/** `Fix the flaky login test!` -> `fix-the-flaky-login-test` (at most 40 characters). */
+export function slugOf(title: string): string {
+  const slug = title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return slug || 'change';
+}
+
+export function readRequest(event: NormalizedEvent): GitHubRequest {
+  const fullName = event.replyTo.repo ?? event.channelId;
+  const [owner, repo, extra] = fullName.split('/');
+  const number = Number(event.replyTo.issueNumber ?? event.threadId);
+  if (!owner || !repo || extra !== undefined || !Number.isInteger(number) || number <= 0) {
+    throw new DeckhandError('BAD_REQUEST', `"${fullName}#${number}" is not a GitHub issue or pull request.`);
+  }
+  const kind = event.replyTo.kind ?? 'issue';
+  const onPullRequest = kind === 'pull_request' || kind === 'pull_request_review_comment';
+  const instructions = event.text.trim();
+  const script = scriptOf(instructions);
+  let intent: GitHubRequest['intent'] = 'change';
+  if (kind === 'discussion') intent = 'unsupported';
+  else if (/^review\b/i.test(instructions) && !script) intent = 'review';
+  return {
+    owner,
+    repo,
+    fullName,
+    number,
+    onPullRequest,
+    intent,
+    instructions,
+    ...(script ? { script } : {}),
+    ...(event.replyTo.title ? { title: event.replyTo.title } : {}),
+    ...(event.replyTo.url ? { url: event.replyTo.url } : {}),
+    requester: event.userName ?? event.userId,
+  };
+}

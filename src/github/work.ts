@@ -1,0 +1,117 @@
+/**
+ * The GitHub task handler the command router calls for a mention that is not a command: checks the
+ * author may write to the repository, then reviews the pull request or makes the change as a pull
+ * request. Everything the user sees goes into the tracking comment (the event's ReplySink).
+ */
+import type { NormalizedEvent, ReplySink } from '../bots/index.js';
+import { type Config, DeckhandError, isDeckhandError, type Logger } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import type { GitHubAccess, GitHubOctokitClient } from './access.js';
+import { botLoginOf, type CodeRunner, makeChange } from './change.js';
+import { mayWrite, refusalText, repositoryRole } from './permission.js';
+import type { Reviewer, WorkspaceAgent } from './ports.js';
+import { plainReason } from './reason.js';
+import { readRequest } from './request.js';
+import { reviewPullRequest } from './review.js';
+
+export interface GitHubWorkDeps {
+  access: GitHubAccess;
+  settings: Config['github'];
+  /** The Docker sandbox; without it no change is made. */
+  runner?: CodeRunner | undefined;
+  /** Makes changes from free-form instructions (src/agents); without it only scripts in the mention do. */
+  agent?: WorkspaceAgent | undefined;
+  /** Writes reviews (src/agents); without it `review` says how to configure a model. */
+  reviewer?: Reviewer | undefined;
+  store?: Pick<Store, 'recordAudit'> | undefined;
+  logger?: Logger | undefined;
+}
+
+export type GitHubWorkContext = { signal: AbortSignal; taskId: string };
+
+export function noModelForChangesText(bot: string): string {
+  return [
+    'I can’t make that change yet: no model is configured here.',
+    '',
+    'Either set `ANTHROPIC_API_KEY` (or `OPENAI_API_KEY`, or `OPENAI_BASE_URL` for a compatible endpoint) and restart Deckhand, or put the change in a script and I will run it in a sandbox on a branch and open a pull request, for example:',
+    '',
+    '~~~',
+    `@${bot} fix the typo`,
+    '```bash',
+    "sed -i 's/teh/the/' README.md",
+    '```',
+    '~~~',
+  ].join('\n');
+}
+
+export const NO_MODEL_FOR_REVIEW_TEXT =
+  'I can’t review yet: no model is configured here. Set `ANTHROPIC_API_KEY` (or `OPENAI_API_KEY`, or `OPENAI_BASE_URL` for a compatible endpoint) and restart Deckhand.';
+
+export function createGitHubWork(deps: GitHubWorkDeps) {
+  const log = deps.logger?.child({ part: 'github' });
+  const bot = botLoginOf(deps.settings);
+
+  return async (event: NormalizedEvent, sink: ReplySink, ctx: GitHubWorkContext): Promise<unknown> => {
+    const request = readRequest(event);
+    if (request.intent === 'unsupported') {
+      await sink.post('I can only work on issues and pull requests, not discussions.');
+      return { outcome: 'unsupported' };
+    }
+    let octokit: GitHubOctokitClient;
+    let role: string;
+    try {
+      octokit = await deps.access.octokit(event.workspaceId);
+      role = await repositoryRole(octokit, request.owner, request.repo, request.requester);
+    } catch (error) {
+      // Octokit's errors carry no `retryable`: say what happened, and whether a retry may help.
+      if (isDeckhandError(error)) throw error;
+      const { message, retryable } = plainReason(error);
+      throw new DeckhandError('UPSTREAM_FAILED', `I could not check your access: ${message}`, {
+        cause: error,
+        retryable,
+      });
+    }
+    if (!mayWrite(role)) {
+      log?.info({ repo: request.fullName, user: request.requester, role }, 'refused: no write access');
+      await sink.post(refusalText(request.requester, request.fullName));
+      await deps.store
+        ?.recordAudit({
+          actor: `github:${request.requester}`,
+          action: `github.${request.intent}`,
+          target: `${request.fullName}#${request.number}`,
+          outcome: 'denied',
+          detail: { role },
+        })
+        .catch((error: unknown) => log?.warn({ err: error }, 'could not record the audit entry'));
+      return { outcome: 'refused', role };
+    }
+    if (request.intent === 'review') {
+      if (!request.onPullRequest) {
+        await sink.post('`review` works on pull requests: mention me on one.');
+        return { outcome: 'unsupported' };
+      }
+      if (!deps.reviewer) {
+        await sink.post(NO_MODEL_FOR_REVIEW_TEXT);
+        return { outcome: 'no_model' };
+      }
+      return reviewPullRequest(deps.reviewer, { request, sink, octokit, signal: ctx.signal }, log);
+    }
+    if (!request.script && !deps.agent) {
+      await sink.post(noModelForChangesText(bot));
+      return { outcome: 'no_model' };
+    }
+    return makeChange(
+      {
+        access: deps.access,
+        settings: deps.settings,
+        runner: deps.runner,
+        agent: deps.agent,
+        store: deps.store,
+        logger: log,
+      },
+      { installationId: event.workspaceId, request, sink, octokit, taskId: ctx.taskId, signal: ctx.signal },
+    );
+  };
+}
+
+export type GitHubWorkHandler = ReturnType<typeof createGitHubWork>;

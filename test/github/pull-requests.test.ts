@@ -1,0 +1,773 @@
+/**
+ * "@deckhand fix this" end to end: a signed webhook (an @octokit/webhooks-examples payload edited for
+ * the mention) on POST /github/webhooks, the real pipeline, worker, router and Docker sandbox, a bare
+ * repository as the git remote (file://), and GitHub's REST API as a loopback stand-in (nock's
+ * interception breaks dockerode's attach stream), with the bodies Deckhand sends asserted. The tests in the first block build on each other: open, redeliver, follow up.
+ */
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPipeline } from '../../src/bots/pipeline.js';
+import { createEventHandler } from '../../src/bots/router.js';
+import { createHttpApp, listen } from '../../src/bots/server.js';
+import { createSinkFactory } from '../../src/bots/sinks.js';
+import { createWorker, type Worker } from '../../src/bots/worker.js';
+import { type Config, createLogger, loadConfig } from '../../src/core/index.js';
+import {
+  createGitHubAccess,
+  createGitHubWork,
+  NO_MODEL_FOR_REVIEW_TEXT,
+  type Reviewer,
+  STATUS_LINES,
+  sinkClientFor,
+  type WorkspaceAgent,
+} from '../../src/github/index.js';
+import { createSandboxRunner, type SandboxRunner } from '../../src/runners/index.js';
+import type { Store, TaskRecord } from '../../src/store/index.js';
+import { ensureSandboxImage, SANDBOX_IMAGE, TEST_LIMITS, testDocker } from '../runners/helpers.js';
+import { dropTestStore, openTestStore } from '../support/store.js';
+import {
+  bareRemote,
+  examplePayload,
+  type GitHubStandIn,
+  git,
+  githubStandIn,
+  signedWebhook,
+} from './support.js';
+
+const SECRET = 'github-webhook-secret-for-pr-tests';
+const INSTALLATION = 4242;
+const TOKEN = `ghs_${randomUUID().replaceAll('-', '')}`;
+const REPO = 'Codertocat/Hello-World';
+const BRANCH = 'deckhand/1-spelling-error-in-the-readme-file';
+const PR_URL = `https://github.com/${REPO}/pull/2`;
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
+
+let store: Store;
+let server: Server;
+let base: string;
+let worker: Worker;
+let runner: SandboxRunner;
+let docker: Docker;
+let remotes: string;
+let bare: string;
+let reviewer: Reviewer | undefined;
+let agent: WorkspaceAgent | undefined;
+let workspaces: string;
+
+let api: GitHubStandIn;
+
+beforeAll(async () => {
+  api = await githubStandIn();
+  ensureSandboxImage();
+  store = await openTestStore();
+  docker = testDocker();
+  const logger = createLogger({
+    level: process.env.TEST_LOG_LEVEL === 'warn' ? 'warn' : 'silent',
+    pretty: false,
+  });
+  runner = createSandboxRunner({
+    docker,
+    image: SANDBOX_IMAGE,
+    limits: TEST_LIMITS,
+    warmPool: 0,
+    reapIntervalMs: 0,
+    logger,
+  });
+  await runner.start();
+  remotes = mkdtempSync(join(tmpdir(), 'deckhand-remotes-'));
+  bare = bareRemote(remotes, REPO, {
+    'README.md': '# Hello World\n\nHello teh world. Deckhand will recieve this.\n',
+    'package.json': JSON.stringify({ name: 'hello', scripts: { test: 'node test.js' } }),
+    'test.js':
+      "const t = require('fs').readFileSync('README.md', 'utf8');\nif (t.includes('teh')) { console.error('typo: teh'); process.exit(1); }\nconsole.log('README ok');\n",
+  });
+  const loaded = loadConfig({
+    GITHUB_WEBHOOK_SECRET: SECRET,
+    GITHUB_APP_ID: '123',
+    GITHUB_PRIVATE_KEY: privateKey,
+  });
+  workspaces = mkdtempSync(join(tmpdir(), 'deckhand-ws-'));
+  const config: Config = {
+    ...loaded,
+    github: {
+      ...loaded.github,
+      apiUrl: api.url,
+      cloneBaseUrl: `file://${remotes}`,
+      workspaceDir: workspaces,
+    },
+  };
+  const access = createGitHubAccess({
+    appId: '123',
+    privateKey,
+    baseUrl: api.url,
+    throttle: { enabled: false },
+    retry: { enabled: false },
+  });
+  const sinkFor = createSinkFactory({
+    config,
+    logger,
+    githubClientFor: (event) => sinkClientFor(access, event.workspaceId),
+    retry: { sleep: async () => {} },
+  });
+  const pipeline = createPipeline(store);
+  worker = createWorker({
+    store,
+    pipeline,
+    pollMs: 50,
+    leaseMs: 120_000,
+    logger,
+    handler: createEventHandler({
+      store,
+      sinkFor,
+      codeRunner: runner,
+      github: createGitHubWork({
+        access,
+        settings: config.github,
+        runner,
+        store,
+        logger,
+        // Getters: each test decides whether a model is there.
+        get agent() {
+          return agent;
+        },
+        get reviewer() {
+          return reviewer;
+        },
+      }),
+    }),
+  });
+  worker.start();
+  server = await listen(createHttpApp({ config, store, pipeline, logger }).app, 0, '127.0.0.1');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 300_000);
+
+afterAll(async () => {
+  await worker?.stop(5000);
+  await new Promise((r) => server?.close(r));
+  await runner?.close();
+  await api?.close();
+  await dropTestStore(store);
+  if (remotes) rmSync(remotes, { recursive: true, force: true });
+  if (workspaces) rmSync(workspaces, { recursive: true, force: true });
+});
+
+interface Calls {
+  comments: { issue: number; body: string }[];
+  edits: string[];
+}
+
+/** A fresh stand-in: the App's token endpoint and the tracking comment, recorded. */
+function githubApi(): Calls {
+  api.reset();
+  const calls: Calls = { comments: [], edits: [] };
+  api.route(
+    'POST',
+    `/app/installations/${INSTALLATION}/access_tokens`,
+    201,
+    () => ({ token: TOKEN, expires_at: new Date(Date.now() + 3_600_000).toISOString() }),
+    true,
+  );
+  api.route(
+    'POST',
+    /^\/repos\/Codertocat\/Hello-World\/issues\/\d+\/comments$/,
+    201,
+    (req) => {
+      const issue = Number(/issues\/(\d+)\/comments/.exec(req.path)?.[1]);
+      calls.comments.push({ issue, body: String(req.body.body) });
+      return { id: 900 + calls.comments.length };
+    },
+    true,
+  );
+  api.route(
+    'PATCH',
+    /^\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+$/,
+    200,
+    (req) => {
+      calls.edits.push(String(req.body.body));
+      return { id: 1 };
+    },
+    true,
+  );
+  return calls;
+}
+
+function permission(user: string, role: string) {
+  api.route('GET', `/repos/${REPO}/collaborators/${user}/permission`, 200, {
+    permission: role === 'maintain' ? 'write' : role,
+    role_name: role,
+    user: { login: user },
+  });
+}
+
+const repository = () => api.route('GET', `/repos/${REPO}`, 200, { full_name: REPO, default_branch: 'main' });
+
+/** Records the bodies of POST `path` and answers with `answer`. */
+function recordPost(path: string, answer: unknown, status = 201): Record<string, unknown>[] {
+  const bodies: Record<string, unknown>[] = [];
+  api.route('POST', path, status, (req) => {
+    bodies.push(req.body);
+    return answer;
+  });
+  return bodies;
+}
+
+const OPEN_PULL = {
+  number: 2,
+  html_url: PR_URL,
+  state: 'open',
+  title: 'Spelling error in the README file',
+  head: { ref: BRANCH, sha: 'headsha123', repo: { full_name: REPO } },
+  base: { ref: 'main' },
+};
+
+/** An issue_comment example, on issue 1 or on pull request 2, by `user`, saying `body`. */
+function comment(body: string, options: { user?: string; pullRequest?: boolean } = {}) {
+  const payload = examplePayload('issue_comment', 'created') as {
+    issue: Record<string, unknown>;
+    comment: { body: string; user: { login: string } };
+    sender: { login: string };
+    installation?: { id: number };
+  };
+  const user = options.user ?? 'Codertocat';
+  payload.comment.body = body;
+  payload.comment.user.login = user;
+  payload.sender.login = user;
+  payload.installation = { id: INSTALLATION };
+  if (options.pullRequest) {
+    payload.issue.number = 2;
+    payload.issue.title = 'Spelling error in the README file';
+    payload.issue.pull_request = { url: `https://api.github.com/repos/${REPO}/pulls/2` };
+  }
+  return payload;
+}
+
+async function deliver(name: string, payload: unknown, deliveryId = randomUUID()) {
+  const res = await signedWebhook(base, SECRET, name, payload, deliveryId);
+  expect(res.status).toBe(202);
+  return (await res.json()) as { task: string; duplicate: boolean; ignored?: string };
+}
+
+/** Waits for the worker to finish the task (bounded; not a timing assertion). */
+async function finished(taskId: string): Promise<TaskRecord> {
+  for (let i = 0; i < 600; i += 1) {
+    const task = await store.getTask(taskId);
+    if (task && (task.status === 'succeeded' || task.status === 'failed')) return task;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`task ${taskId} did not finish`);
+}
+
+function resultOf(task: TaskRecord): Record<string, unknown> {
+  const result = task.result as { github?: Record<string, unknown> } | null;
+  if (!result?.github) throw new Error(`task ${task.status}: ${JSON.stringify(task.lastError ?? result)}`);
+  return result.github;
+}
+
+const FIX = '@deckhand fix the typo\n\n```bash\nsed -i s/teh/the/ README.md\n```';
+const author = ['deckhand[bot]', 'deckhand[bot]@users.noreply.github.com'];
+
+describe('a mention that asks for a change opens one pull request and keeps it up to date', () => {
+  let taskId: string;
+
+  it('clones, runs the script in the sandbox, tests, pushes deckhand/1-… as the bot and opens a PR that fixes #1', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    repository();
+    const lookups: string[] = [];
+    api.route('GET', `/repos/${REPO}/pulls`, 200, (req) => {
+      lookups.push(req.query.toString());
+      return [];
+    });
+    const pulls = recordPost(`/repos/${REPO}/pulls`, OPEN_PULL);
+
+    const ack = await deliver('issue_comment', comment(FIX));
+    expect(ack.duplicate).toBe(false);
+    taskId = ack.task;
+    const task = await finished(taskId);
+    expect(resultOf(task)).toMatchObject({
+      outcome: 'pull_request',
+      number: 2,
+      branch: BRANCH,
+      created: true,
+    });
+
+    // The remote got the branch: one commit by the bot on top of main, changing README.md only.
+    expect(git(['--git-dir', bare, 'rev-list', '--count', `main..${BRANCH}`]).trim()).toBe('1');
+    const [name, email, subject, ...body] = git([
+      '--git-dir',
+      bare,
+      'log',
+      '-1',
+      '--format=%an%n%ae%n%s%n%b',
+      BRANCH,
+    ]).split('\n');
+    expect([name, email]).toEqual(author);
+    expect(subject).toBe('Fix the typo');
+    expect(body.join('\n')).toContain(`Deckhand-Task: ${taskId}`);
+    expect(git(['--git-dir', bare, 'diff', '--name-only', 'main', BRANCH]).trim()).toBe('README.md');
+    expect(git(['--git-dir', bare, 'show', `${BRANCH}:README.md`])).toContain('Hello the world.');
+
+    expect(api.unmatched).toEqual([]);
+    expect(api.pending()).toEqual([]);
+    expect(lookups).toEqual([`head=${encodeURIComponent(`Codertocat:${BRANCH}`)}&state=open&per_page=10`]);
+    expect(pulls).toHaveLength(1);
+    expect(pulls[0]).toMatchObject({
+      title: 'Spelling error in the README file',
+      head: BRANCH,
+      base: 'main',
+      draft: false,
+    });
+    const prBody = String(pulls[0]?.body);
+    expect(prBody.startsWith('Fixes #1\n')).toBe(true);
+    expect(prBody).toContain('sed -i s/teh/the/ README.md');
+    expect(prBody).toContain('**Changed:** `README.md`');
+    expect(prBody).toContain("**Tests** (`npm test` in Deckhand's sandbox, no network): ✅ passed (exit 0)");
+    expect(prBody).toContain('README ok');
+    expect(prBody).toContain(
+      'Requested by @Codertocat in https://github.com/Codertocat/Hello-World/issues/1#issuecomment-',
+    );
+
+    // One tracking comment, posted at once and edited as the steps finish.
+    expect(calls.comments).toHaveLength(1);
+    expect(calls.comments[0]?.body.startsWith(STATUS_LINES.working)).toBe(true);
+    expect(calls.edits[0]).toContain('- [ ] Clone Codertocat/Hello-World ⏳');
+    const last = calls.edits.at(-1) ?? '';
+    expect(last.startsWith(STATUS_LINES.done)).toBe(true);
+    expect(last).toContain('- [x] Clone Codertocat/Hello-World (`main`)');
+    expect(last).toContain('- [x] Run your `bash` script in a sandbox: 1 file changed');
+    expect(last).toContain("- [x] Run the repository's tests in the sandbox: `npm test` ✅ passed");
+    expect(last).toContain(`Opened pull request #2: ${PR_URL}`);
+  }, 120_000);
+
+  it('answers a redelivered webhook with the same task, and a repeated request without a second pull request', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    repository();
+    api.route('GET', `/repos/${REPO}/pulls`, 200, [OPEN_PULL]);
+    const again = await deliver('issue_comment', comment(FIX), '1b1d1b1d-0000-4000-8000-00000000f101');
+    await finished(again.task);
+    // GitHub's "Redeliver" keeps the delivery id: the same task, nothing new.
+    const redelivered = await deliver('issue_comment', comment(FIX), '1b1d1b1d-0000-4000-8000-00000000f101');
+    expect(redelivered).toMatchObject({ task: again.task, duplicate: true });
+    // The second request found the branch and its open pull request, and opened none.
+    expect(resultOf(await finished(again.task))).toMatchObject({
+      outcome: 'pull_request',
+      number: 2,
+      created: false,
+    });
+    expect(git(['--git-dir', bare, 'rev-list', '--count', `main..${BRANCH}`]).trim()).toBe('1');
+    expect(api.unmatched).toEqual([]);
+    expect(api.pending()).toEqual([]);
+    expect(calls.comments).toHaveLength(1);
+    expect(calls.edits.at(-1)).toContain(`pull request #2: ${PR_URL}`);
+  }, 120_000);
+
+  it('pushes a follow-up mention on the pull request to the same branch', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'maintain');
+    api.route('GET', `/repos/${REPO}/pulls/2`, 200, OPEN_PULL);
+    const ack = await deliver(
+      'issue_comment',
+      comment('@deckhand also fix recieve\n```bash\nsed -i s/recieve/receive/ README.md\n```', {
+        pullRequest: true,
+      }),
+    );
+    const task = await finished(ack.task);
+    expect(resultOf(task)).toMatchObject({
+      outcome: 'pull_request',
+      number: 2,
+      created: false,
+      branch: BRANCH,
+    });
+    expect(git(['--git-dir', bare, 'rev-list', '--count', `main..${BRANCH}`]).trim()).toBe('2');
+    expect(git(['--git-dir', bare, 'log', '-1', '--format=%an%n%s', BRANCH]).trim()).toBe(
+      'deckhand[bot]\nAlso fix recieve',
+    );
+    expect(git(['--git-dir', bare, 'show', `${BRANCH}:README.md`])).toContain(
+      'Hello the world. Deckhand will receive this.',
+    );
+    expect(calls.comments.map((c) => c.issue)).toEqual([2]);
+    const last = calls.edits.at(-1) ?? '';
+    expect(last).toContain('**Working on pull request #2** for @Codertocat');
+    expect(last).toContain(`Commit and push to \`${BRANCH}\` (#2)`);
+    expect(last).toMatch(
+      /Pushed [0-9a-f]{7} to `deckhand\/1-spelling-error-in-the-readme-file`; pull request #2/,
+    );
+    expect(last).toContain('✅ passed');
+  }, 120_000);
+});
+
+describe('a task retried after its push', () => {
+  it('does not apply its change twice or open a second pull request', async () => {
+    const calls = githubApi();
+    // Both attempts check permission and read the repository; the first fails opening the PR.
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      permission('Codertocat', 'write');
+      repository();
+      api.route('GET', `/repos/${REPO}/pulls`, 200, []);
+    }
+    api.route('POST', `/repos/${REPO}/pulls`, 502, { message: 'Server Error' });
+    const pulls = recordPost(`/repos/${REPO}/pulls`, {
+      number: 12,
+      html_url: `https://github.com/${REPO}/pull/12`,
+      head: { ref: 'deckhand/8-keep-notes' },
+      base: { ref: 'main' },
+    });
+    const payload = comment('@deckhand keep notes\n```bash\necho noted >> NOTES.md\n```');
+    (payload.issue as { number: number; title: string }).number = 8;
+    (payload.issue as { number: number; title: string }).title = 'Keep notes';
+    const task = await finished((await deliver('issue_comment', payload)).task);
+
+    expect(task.attempts).toBe(2);
+    expect(resultOf(task)).toMatchObject({ outcome: 'pull_request', number: 12, created: true });
+    expect(pulls).toHaveLength(1);
+    expect(String(pulls[0]?.body)).toContain('echo noted >> NOTES.md');
+    // The script appends: had it run twice, NOTES.md would say so twice.
+    expect(git(['--git-dir', bare, 'show', 'deckhand/8-keep-notes:NOTES.md'])).toBe('noted\n');
+    expect(git(['--git-dir', bare, 'rev-list', '--count', 'main..deckhand/8-keep-notes']).trim()).toBe('1');
+    expect(
+      calls.edits.some((e) =>
+        e.includes(
+          '**I could not finish:** GitHub answered HTTP 502 (Server Error). I will try again shortly.',
+        ),
+      ),
+    ).toBe(true);
+    expect(calls.edits.at(-1)).toContain(
+      '- [x] Run your `bash` script in a sandbox: already committed by an earlier try',
+    );
+    expect(calls.edits.at(-1)).toContain('Opened pull request #12');
+    expect(api.unmatched).toEqual([]);
+    expect(api.pending()).toEqual([]);
+  }, 120_000);
+});
+
+describe('a pull request GitHub will not open', () => {
+  it('says why in plain words and links the pushed branch for opening it by hand', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    repository();
+    api.route('GET', `/repos/${REPO}/pulls`, 200, [], true);
+    api.route('POST', `/repos/${REPO}/pulls`, 422, {
+      message: 'Validation Failed',
+      errors: [{ resource: 'PullRequest', code: 'custom', message: 'Base branch is protected from bots' }],
+    });
+    const payload = comment('@deckhand add a note\n```bash\necho hi > NOTE.md\n```');
+    (payload.issue as { number: number; title: string }).number = 11;
+    (payload.issue as { number: number; title: string }).title = 'Add a note';
+    const task = await finished((await deliver('issue_comment', payload)).task);
+    expect(resultOf(task)).toMatchObject({ outcome: 'failed' });
+    expect(git(['--git-dir', bare, 'show', 'deckhand/11-add-a-note:NOTE.md'])).toBe('hi\n');
+    const last = calls.edits.at(-1) ?? '';
+    expect(last.startsWith(STATUS_LINES.failed)).toBe(true);
+    expect(last).toContain('- [ ] ❌ Commit, push `deckhand/11-add-a-note` and open a pull request');
+    expect(last).toContain(
+      '**I could not finish:** GitHub answered HTTP 422 (Validation Failed: Base branch is protected from bots).',
+    );
+    expect(last).toContain(
+      `The branch \`deckhand/11-add-a-note\` is pushed: open the pull request by hand at file://${remotes}/${REPO}/compare/main...deckhand/11-add-a-note?expand=1`,
+    );
+  }, 120_000);
+});
+
+describe('an issue labelled for the bot', () => {
+  it('is a request without a mention: its body is the instructions', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    repository();
+    api.route('GET', `/repos/${REPO}/pulls`, 200, []);
+    const pulls = recordPost(`/repos/${REPO}/pulls`, {
+      number: 14,
+      html_url: `https://github.com/${REPO}/pull/14`,
+      head: { ref: 'deckhand/10-add-a-license-file' },
+      base: { ref: 'main' },
+    });
+    const payload = examplePayload('issues', 'labeled') as {
+      label: { name: string };
+      issue: { number: number; title: string; body: string | null };
+      installation?: { id: number };
+    };
+    payload.label.name = 'deckhand';
+    payload.installation = { id: INSTALLATION };
+    payload.issue.number = 10;
+    payload.issue.title = 'Add a license file';
+    payload.issue.body = "We need one.\n```python\nopen('LICENSE', 'w').write('MIT\\n')\n```";
+    const task = await finished((await deliver('issues', payload)).task);
+    expect(resultOf(task)).toMatchObject({ outcome: 'pull_request', number: 14, created: true });
+    expect(git(['--git-dir', bare, 'show', 'deckhand/10-add-a-license-file:LICENSE'])).toBe('MIT\n');
+    expect(pulls[0]).toMatchObject({ title: 'Add a license file', head: 'deckhand/10-add-a-license-file' });
+    expect(calls.comments.map((c) => c.issue)).toEqual([10]);
+    expect(calls.edits.at(-1)).toContain('- [x] Run your `python` script in a sandbox: 1 file changed');
+    expect(api.unmatched).toEqual([]);
+  }, 120_000);
+});
+
+describe('who may ask and what happens without a model', () => {
+  it('refuses a user without write access politely and opens nothing', async () => {
+    const calls = githubApi();
+    permission('mallory', 'read');
+    const before = git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
+    const ack = await deliver('issue_comment', comment(FIX.replace('teh', 'the'), { user: 'mallory' }));
+    const task = await finished(ack.task);
+    expect(resultOf(task)).toEqual({ outcome: 'refused', role: 'read' });
+    expect(calls.comments).toEqual([
+      {
+        issue: 1,
+        body: expect.stringContaining(
+          'Sorry @mallory, I only make changes in Codertocat/Hello-World for people with write access to it. A maintainer can ask me instead.',
+        ),
+      },
+    ]);
+    expect(calls.edits).toEqual([]);
+    expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
+    const audit = await store.listAudit({ actor: 'github:mallory' });
+    expect(audit[0]).toMatchObject({ action: 'github.change', outcome: 'denied' });
+  }, 60_000);
+
+  it('does not push to a pull request it did not open', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    api.route('GET', `/repos/${REPO}/pulls/2`, 200, {
+      ...OPEN_PULL,
+      head: { ref: 'octocat/feature', repo: { full_name: 'octocat/Hello-World' } },
+    });
+    const before = git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
+    const ack = await deliver('issue_comment', comment(FIX, { pullRequest: true }));
+    expect(resultOf(await finished(ack.task))).toMatchObject({ outcome: 'failed' });
+    expect(calls.edits.at(-1)).toContain(
+      'I only push to pull requests I opened (branches named `deckhand/…` in Codertocat/Hello-World). Mention me on the issue instead, or ask me to `review` this one.',
+    );
+    expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
+    expect(api.unmatched).toEqual([]);
+  }, 60_000);
+
+  it('says how to configure a model when a change comes without a script', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'admin');
+    const ack = await deliver('issue_comment', comment('@deckhand please fix this'));
+    expect(resultOf(await finished(ack.task))).toEqual({ outcome: 'no_model' });
+    expect(calls.comments[0]?.body).toContain('no model is configured here');
+    expect(calls.comments[0]?.body).toContain('ANTHROPIC_API_KEY');
+    expect(calls.comments[0]?.body).toContain("sed -i 's/teh/the/' README.md");
+  }, 60_000);
+
+  it('says how to configure a model when asked to review without one', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    const ack = await deliver('issue_comment', comment('@deckhand review', { pullRequest: true }));
+    expect(resultOf(await finished(ack.task))).toEqual({ outcome: 'no_model' });
+    expect(calls.comments[0]?.body).toContain(NO_MODEL_FOR_REVIEW_TEXT);
+  }, 60_000);
+
+  it('reports a failing script in plain words and pushes nothing', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    repository();
+    const payload = comment('@deckhand try this\n```bash\necho "no such file" >&2\nexit 3\n```');
+    (payload.issue as { number: number; title: string }).number = 5;
+    (payload.issue as { number: number; title: string }).title = 'Broken build';
+    const ack = await deliver('issue_comment', payload);
+    const task = await finished(ack.task);
+    expect(resultOf(task)).toMatchObject({ outcome: 'failed' });
+    const last = calls.edits.at(-1) ?? '';
+    expect(last.startsWith(STATUS_LINES.failed)).toBe(true);
+    expect(last).toContain('- [ ] ❌ Run your `bash` script in a sandbox');
+    expect(last).toContain('**I could not finish:** Your script exited with code 3, so I changed nothing.');
+    expect(last).toContain('no such file');
+    expect(git(['--git-dir', bare, 'branch', '--list', 'deckhand/5-*']).trim()).toBe('');
+  }, 60_000);
+});
+
+describe('ports for a model', () => {
+  it('lets a WorkspaceAgent change the checkout through the sandbox only', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    repository();
+    api.route('GET', `/repos/${REPO}/pulls`, 200, []);
+    const pulls = recordPost(`/repos/${REPO}/pulls`, {
+      number: 7,
+      html_url: `https://github.com/${REPO}/pull/7`,
+      head: { ref: 'deckhand/6-add-a-changelog' },
+      base: { ref: 'main' },
+    });
+    const seen: string[] = [];
+    agent = async (ctx) => {
+      seen.push(ctx.instructions, ctx.repo, String(ctx.number));
+      const run = await ctx.runInSandbox({
+        lang: 'python',
+        code: "open('CHANGELOG.md', 'w').write('# Changes\\n')\nprint('written')",
+      });
+      return { summary: `Added CHANGELOG.md (${run.stdout.trim()}).` };
+    };
+    try {
+      const payload = comment('@deckhand add a changelog');
+      (payload.issue as { number: number; title: string }).number = 6;
+      (payload.issue as { number: number; title: string }).title = 'Add a changelog';
+      const task = await finished((await deliver('issue_comment', payload)).task);
+      expect(resultOf(task)).toMatchObject({
+        outcome: 'pull_request',
+        number: 7,
+        branch: 'deckhand/6-add-a-changelog',
+      });
+    } finally {
+      agent = undefined;
+    }
+    expect(seen).toEqual(['add a changelog', REPO, '6']);
+    expect(git(['--git-dir', bare, 'show', 'deckhand/6-add-a-changelog:CHANGELOG.md'])).toBe('# Changes\n');
+    expect(String(pulls[0]?.body)).toContain('Fixes #6\n\nAdded CHANGELOG.md (written).');
+    expect(calls.edits.at(-1)).toContain('- [x] Make the changes in a sandbox: 1 file changed');
+  }, 120_000);
+
+  it('posts a review with line comments from the Reviewer, keeping comments off the diff in the body', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    api.route('GET', `/repos/${REPO}/pulls/2`, 200, { ...OPEN_PULL, body: 'Fixes #1' });
+    api.route('GET', `/repos/${REPO}/pulls/2/files`, 200, [
+      {
+        filename: 'README.md',
+        status: 'modified',
+        patch: '@@ -1,3 +1,3 @@\n # Hello World\n \n-Hello teh world.\n+Hello the world.',
+      },
+    ]);
+    const reviews = recordPost(
+      `/repos/${REPO}/pulls/2/reviews`,
+      { id: 88, html_url: `${PR_URL}#pullrequestreview-88` },
+      200,
+    );
+    let input: Parameters<Reviewer>[0] | undefined;
+    reviewer = async (given) => {
+      input = given;
+      // As a model would answer: JSON in a fence.
+      return '```json\n{"summary":"Looks right.","comments":[{"path":"README.md","line":3,"body":"Good catch."},{"path":"README.md","line":40,"body":"Also check the footer."}]}\n```';
+    };
+    try {
+      const task = await finished(
+        (await deliver('issue_comment', comment('@deckhand review the wording', { pullRequest: true }))).task,
+      );
+      expect(resultOf(task)).toMatchObject({ outcome: 'review', id: 88, comments: 1 });
+    } finally {
+      reviewer = undefined;
+    }
+    expect(input).toMatchObject({
+      repo: REPO,
+      number: 2,
+      instructions: 'the wording',
+      files: [{ path: 'README.md', status: 'modified' }],
+    });
+    expect(reviews).toEqual([
+      {
+        commit_id: 'headsha123',
+        event: 'COMMENT',
+        body: 'Looks right.\n\n**Further notes** (on lines outside the diff):\n- `README.md:40`: Also check the footer.',
+        comments: [{ path: 'README.md', line: 3, side: 'RIGHT', body: 'Good catch.' }],
+      },
+    ]);
+    expect(calls.edits.at(-1)).toContain(`1 line comment, ${PR_URL}#pullrequestreview-88`);
+  }, 60_000);
+
+  it('posts nothing when the Reviewer answers with the wrong shape', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    api.route('GET', `/repos/${REPO}/pulls/2`, 200, OPEN_PULL);
+    api.route('GET', `/repos/${REPO}/pulls/2/files`, 200, []);
+    reviewer = async () => ({ comments: [{ path: 'a', line: 0 }] });
+    try {
+      const task = await finished(
+        (await deliver('issue_comment', comment('@deckhand review', { pullRequest: true }))).task,
+      );
+      expect(resultOf(task)).toMatchObject({ outcome: 'failed' });
+    } finally {
+      reviewer = undefined;
+    }
+    expect(calls.edits.at(-1)).toContain('did not have the expected shape (summary:');
+  }, 60_000);
+});
+
+describe('credentials stay on the host', () => {
+  it('gives the sandbox of a pull request task no token in its environment, mounts or files', async () => {
+    githubApi();
+    permission('Codertocat', 'write');
+    repository();
+    api.route('GET', `/repos/${REPO}/pulls`, 200, []);
+    recordPost(`/repos/${REPO}/pulls`, {
+      number: 9,
+      html_url: `https://github.com/${REPO}/pull/9`,
+      head: { ref: 'deckhand/3-tidy-the-docs' },
+      base: { ref: 'main' },
+    });
+
+    // Watch the engine: each sandbox started with a workspace mount is inspected while it runs. The
+    // script waits for a go-ahead file so the container is inspected before it can finish.
+    const inspected: Docker.ContainerInspectInfo[] = [];
+    const gitConfigs: string[] = [];
+    const workspaceFiles: string[] = [];
+    const events = (await docker.getEvents({
+      filters: { type: ['container'], event: ['start'], label: ['deckhand.managed=true'] },
+    })) as NodeJS.ReadableStream & { destroy(): void };
+    events.on('data', async (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        const id = (JSON.parse(line) as { id: string }).id;
+        // A container of another test file may be gone already.
+        const info = await docker
+          .getContainer(id)
+          .inspect()
+          .catch(() => undefined);
+        const mount = info?.Mounts.find((m) => m.Destination === '/work');
+        // Only this file's workspaces: other test files run sandboxes on the same engine.
+        if (!info || !mount?.Source.startsWith(workspaces)) continue;
+        inspected.push(info);
+        const walk = (dir: string): string[] =>
+          readdirSync(dir).flatMap((name) => {
+            const path = join(dir, name);
+            return statSync(path).isDirectory() ? walk(path) : [readFileSync(path, 'utf8')];
+          });
+        workspaceFiles.push(...walk(mount.Source));
+        gitConfigs.push(readFileSync(join(mount.Source, '..', 'git', 'config'), 'utf8'));
+        writeFileSync(join(mount.Source, '.deckhand-go'), '');
+      }
+    });
+    try {
+      const payload = comment(
+        '@deckhand tidy the docs\n```bash\nwhile [ ! -e .deckhand-go ]; do sleep 0.05; done\nrm .deckhand-go\nenv | sort\necho tidy >> README.md\n```',
+      );
+      (payload.issue as { number: number; title: string }).number = 3;
+      (payload.issue as { number: number; title: string }).title = 'Tidy the docs';
+      const task = await finished((await deliver('issue_comment', payload)).task);
+      expect(resultOf(task)).toMatchObject({ outcome: 'pull_request', number: 9 });
+    } finally {
+      events.destroy();
+    }
+    // The script's run and the test run: both mounted the checkout, and nothing else.
+    expect(inspected.length).toBeGreaterThanOrEqual(1);
+    for (const info of inspected) {
+      expect(info.Config.Env.sort()).toEqual([
+        'HOME=/work',
+        'LANG=C.UTF-8',
+        'PATH=/usr/local/bin:/usr/bin:/bin',
+      ]);
+      expect(info.HostConfig.Binds ?? []).toEqual([]);
+      expect(info.Mounts.map((m) => [m.Type, m.Destination, m.RW])).toEqual([['bind', '/work', true]]);
+      expect(info.Mounts[0]?.Source).toMatch(/\/deckhand-gh-[^/]+\/work$/);
+      const everything = JSON.stringify(info);
+      expect(everything).not.toContain(TOKEN);
+      expect(everything).not.toContain('PRIVATE KEY');
+      expect(everything).not.toMatch(/extraheader|x-access-token|GITHUB_/i);
+    }
+    expect(workspaceFiles.length).toBeGreaterThan(0);
+    for (const content of [...workspaceFiles, ...gitConfigs]) {
+      expect(content).not.toContain(TOKEN);
+      expect(content).not.toMatch(/extraheader|x-access-token|PRIVATE KEY/i);
+    }
+    // The remote's copy has no token either, and the workspace is gone.
+    expect(git(['--git-dir', bare, 'log', '-p', 'deckhand/3-tidy-the-docs'])).not.toContain(TOKEN);
+  }, 120_000);
+});
