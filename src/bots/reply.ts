@@ -9,9 +9,25 @@ export interface PostedReply {
   id: string;
 }
 
+/**
+ * A button under a reply. Pressing it sends `command` through the pipeline as if the user had typed it
+ * (`cancel`, `confirm <id>`), so buttons need no parsing of their own.
+ */
+export interface ReplyAction {
+  label: string;
+  command: string;
+  style?: 'primary' | 'danger';
+}
+
+/** Optional extras a platform may render; sinks that cannot render them show the text alone. */
+export interface ReplyOptions {
+  actions?: ReplyAction[];
+}
+
 export interface ReplySink {
-  post(text: string): Promise<PostedReply>;
-  update(reply: PostedReply, text: string): Promise<void>;
+  post(text: string, options?: ReplyOptions): Promise<PostedReply>;
+  /** Edits are throttled by the platform sinks; the last text given is always the one shown. */
+  update(reply: PostedReply, text: string, options?: ReplyOptions): Promise<void>;
   /** Marks the original message (a reaction on Slack, a status line elsewhere). */
   status(status: ReplyStatus): Promise<void>;
 }

@@ -147,3 +147,103 @@ export interface SinkLogger {
   warn(object: object, message: string): void;
   debug(object: object, message: string): void;
 }
+
+/** Characters set aside for the closing fence a split adds. */
+const FENCE_CLOSE = '\n```';
+
+/** The fence a line leaves open after `open` (undefined: none), counting every ``` on the line. */
+function fenceAfter(line: string, open: string | undefined): string | undefined {
+  let state = open;
+  let from = 0;
+  for (;;) {
+    const at = line.indexOf('```', from);
+    if (at < 0) return state;
+    if (state) {
+      state = undefined;
+    } else {
+      // Reopen with the same language tag so highlighting survives the split (```python).
+      const tag = /^```([A-Za-z0-9_+-]*)/.exec(line.slice(at))?.[1] ?? '';
+      state = line.slice(0, at).trim() === '' ? `\`\`\`${tag}` : '```';
+    }
+    from = at + 3;
+  }
+}
+
+/**
+ * Splits `text` into messages of at most `max` characters, at line breaks where possible (then at a
+ * space, then anywhere), closing a code block at the end of a part and reopening it in the next, so
+ * each part renders on its own.
+ */
+export function splitMessage(text: string, max: number): string[] {
+  if (text.length <= max) return [text];
+  const parts: string[] = [];
+  let rest = text;
+  let open: string | undefined;
+  while (rest.length > 0) {
+    const prefix = open ? `${open}\n` : '';
+    if (prefix.length + rest.length <= max) {
+      parts.push(prefix + rest);
+      break;
+    }
+    const budget = Math.max(1, max - prefix.length - FENCE_CLOSE.length);
+    let cut = rest.lastIndexOf('\n', budget);
+    if (cut < budget / 2) cut = rest.lastIndexOf(' ', budget);
+    if (cut < budget / 2) cut = budget;
+    const code = rest.charCodeAt(cut - 1);
+    if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
+    const piece = rest.slice(0, cut);
+    rest = rest.slice(cut).replace(/^[\n ]/, '');
+    let state = open;
+    for (const line of piece.split('\n')) state = fenceAfter(line, state);
+    parts.push(prefix + piece + (state ? FENCE_CLOSE : ''));
+    open = state;
+  }
+  return parts;
+}
+
+export interface EditThrottleOptions {
+  /** Least time between two edits of one message. */
+  intervalMs: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Edits of one message, at most one per interval, in call order. An edit still waiting when a newer
+ * one arrives is dropped (the newer text replaces it), so the last text is always the one shown.
+ */
+export function createEditThrottle(options: EditThrottleOptions) {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  type State = { last: number; generation: number; queue: ReturnType<typeof serialQueue> };
+  const messages = new Map<string, State>();
+  const stateOf = (id: string): State => {
+    let state = messages.get(id);
+    if (!state) {
+      state = { last: Number.NEGATIVE_INFINITY, generation: 0, queue: serialQueue() };
+      messages.set(id, state);
+    }
+    return state;
+  };
+  return {
+    /** Records that message `id` was just posted: its first edit waits one interval. */
+    posted(id: string): void {
+      stateOf(id).last = now();
+    },
+    /** Runs `send` for message `id` once its turn and the interval have come, unless superseded. */
+    async edit(id: string, send: () => Promise<void>): Promise<void> {
+      const state = stateOf(id);
+      const generation = ++state.generation;
+      await state.queue(async () => {
+        if (generation !== state.generation) return; // superseded while queued
+        const wait = state.last + options.intervalMs - now();
+        if (wait > 0) await sleep(wait);
+        if (generation !== state.generation) return; // superseded while waiting
+        state.last = now();
+        await send();
+      });
+    },
+  };
+}
+
+export type EditThrottle = ReturnType<typeof createEditThrottle>;

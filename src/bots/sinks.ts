@@ -3,13 +3,16 @@
  * that logs each reply at warn level, naming the variable to set, so nothing vanishes silently.
  */
 import type { Config, SecretVariable } from '../core/config.js';
-import { isDeckhandError } from '../core/errors.js';
+import { isDeckhandError, DeckhandError as SinkConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createGitHubSink, type GitHubClient, githubInstallationClient } from '../github/sink.js';
+import type { Store, TaskRecord } from '../store/index.js';
 import { createDiscordSink } from './discord/sink.js';
 import type { NormalizedEvent } from './events.js';
+import { normalizedEventSchema } from './events.js';
 import type { PostedReply, ReplySink, ReplyStatus } from './reply.js';
 import type { RetryOptions } from './sink-http.js';
+import { authorizeSlackWorkspace } from './slack/authorize.js';
 import { createSlackSink } from './slack/sink.js';
 
 export type SinkFactory = (event: NormalizedEvent) => ReplySink;
@@ -22,6 +25,66 @@ export interface SinkFactoryOptions {
   /** Where SLACK_API_URL, DISCORD_API_URL and GITHUB_API_URL are read (default process.env). */
   env?: Record<string, string | undefined>;
   retry?: RetryOptions;
+  /** Multi-workspace Slack (with SLACK_CLIENT_ID): installed workspaces' tokens; SLACK_BOT_TOKEN serves the rest. */
+  installations?: Pick<Store, 'findInstallation'>;
+  /** Where threads Deckhand has posted in are remembered, so plain replies there continue the talk. */
+  threads?: Pick<Store, 'markThread'>;
+}
+
+/**
+ * Remembers the thread once the first reply is posted in it: from then on Deckhand is part of that
+ * thread. Done here, in the worker, so accepting a request costs no extra write.
+ */
+export function rememberingThread(
+  sink: ReplySink,
+  event: NormalizedEvent,
+  threads: Pick<Store, 'markThread'>,
+  logger: Logger,
+): ReplySink {
+  if (!event.threadId || (event.platform !== 'slack' && event.platform !== 'discord')) return sink;
+  let marked = false;
+  const key = {
+    platform: event.platform,
+    workspaceId: event.workspaceId,
+    channelId: event.channelId,
+    threadId: event.threadId,
+  };
+  return {
+    async post(text, more) {
+      const posted = await sink.post(text, more);
+      if (!marked) {
+        marked = true;
+        await threads
+          .markThread(key)
+          .catch((error: unknown) =>
+            logger.warn({ err: error, thread: key.threadId }, 'could not remember the thread'),
+          );
+      }
+      return posted;
+    },
+    update: (reply, text, more) => sink.update(reply, text, more),
+    status: (status) => sink.status(status),
+  };
+}
+
+/**
+ * The bot token for a Slack workspace: its installation (OAuth, multi-workspace), else SLACK_BOT_TOKEN.
+ * Looked up when a reply is sent, so a workspace installed a second ago is served at once.
+ */
+export function slackTokenLookup(
+  workspaceId: string,
+  fallback: string | undefined,
+  installations: Pick<Store, 'findInstallation'> | undefined,
+): () => Promise<string> {
+  return async () => {
+    const { botToken } = await authorizeSlackWorkspace(
+      { installations, botToken: fallback },
+      { teamId: workspaceId },
+    );
+    if (!botToken)
+      throw new SinkConfigError('CONFIG_MISSING', `No Slack bot token for workspace ${workspaceId}.`);
+    return botToken;
+  };
 }
 
 /** Logs what would have been shown; `reason` says why (e.g. which variable to set). */
@@ -78,8 +141,21 @@ export function createSinkFactory(options: SinkFactoryOptions): SinkFactory {
     switch (event.platform) {
       case 'slack': {
         const botToken = secrets.SLACK_BOT_TOKEN;
-        if (!botToken) return loggingSink(logger, event, 'SLACK_BOT_TOKEN is not set');
-        return createSlackSink(event, { botToken, apiUrl: env.SLACK_API_URL || undefined, retry, logger });
+        // Installed workspaces are looked up only when the OAuth install flow is configured.
+        const installations = secrets.SLACK_CLIENT_ID ? options.installations : undefined;
+        if (!botToken && !installations) {
+          return loggingSink(logger, event, 'SLACK_BOT_TOKEN (or SLACK_CLIENT_ID for installs) is not set');
+        }
+        return createSlackSink(event, {
+          botToken: installations
+            ? slackTokenLookup(event.workspaceId, botToken, installations)
+            : (botToken ?? ''),
+          apiUrl: env.SLACK_API_URL || undefined,
+          retry,
+          logger,
+          editIntervalMs: config.slack.editIntervalMs,
+          fileOverChars: config.slack.fileOverChars,
+        });
       }
       case 'discord': {
         const viaInteraction = Boolean(event.replyTo.interactionToken);
@@ -96,6 +172,7 @@ export function createSinkFactory(options: SinkFactoryOptions): SinkFactory {
           apiUrl: env.DISCORD_API_URL || undefined,
           retry,
           logger,
+          editIntervalMs: config.discord.editIntervalMs,
         });
       }
       case 'github': {
@@ -110,11 +187,36 @@ export function createSinkFactory(options: SinkFactoryOptions): SinkFactory {
 
   return (event: NormalizedEvent): ReplySink => {
     try {
-      return sinkFor(event);
+      const sink = sinkFor(event);
+      return options.threads ? rememberingThread(sink, event, options.threads, logger) : sink;
     } catch (error) {
       // An event without usable addressing still gets its replies into the log.
       if (!isDeckhandError(error)) throw error;
       return loggingSink(logger, event, error.userMessage);
     }
+  };
+}
+
+/**
+ * Shows "working" on a chat message the moment its task is durable (a 👀 reaction on Slack and on
+ * Discord gateway messages), before any worker picks it up. Subscribe it to pipeline.onTask in the
+ * process that serves requests. Interactions already show "thinking…", slash commands "On it…".
+ */
+export function acknowledgeReceipt(sinkFor: SinkFactory, logger: Logger): (task: TaskRecord) => void {
+  return (task) => {
+    const parsed = normalizedEventSchema.safeParse(task.payload);
+    if (!parsed.success) return;
+    const event = parsed.data;
+    const chatMessage =
+      (event.platform === 'slack' &&
+        Boolean(event.replyTo.messageTs) &&
+        event.eventType !== 'block_actions') ||
+      (event.platform === 'discord' && !event.replyTo.interactionToken && Boolean(event.replyTo.messageId));
+    if (!chatMessage) return;
+    sinkFor(event)
+      .status('working')
+      .catch((error: unknown) =>
+        logger.warn({ err: error, task: task.id }, 'could not show the working status'),
+      );
   };
 }

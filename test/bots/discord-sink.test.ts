@@ -74,18 +74,22 @@ describe('Discord reply sink', () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it('truncates messages over 2000 characters with a marker and never pings anyone', async () => {
-    let sent: { content: string; allowed_mentions: unknown } | undefined;
+  it('splits messages over 2000 characters into follow-ups and never pings anyone', async () => {
+    const sent: { content: string; allowed_mentions: unknown }[] = [];
     nock(DISCORD)
-      .patch(`${WEBHOOK}/messages/@original`, (body) => {
-        sent = body;
-        return true;
-      })
-      .reply(200, { id: '1' });
+      .patch(`${WEBHOOK}/messages/@original`, (body) => sent.push(body) > 0)
+      .reply(200, { id: '1' })
+      .post(WEBHOOK, (body) => sent.push(body) > 0)
+      .times(2)
+      .reply(200, { id: '2' });
     await createDiscordSink(interactionEvent(), { retry: noWait }).post(`@everyone ${'x'.repeat(5000)}`);
-    expect(sent?.content).toHaveLength(DISCORD_MAX_CONTENT);
-    expect(sent?.content.endsWith(DISCORD_TRUNCATION_MARKER)).toBe(true);
-    expect(sent?.allowed_mentions).toEqual({ parse: [], replied_user: false });
+    expect(sent).toHaveLength(3);
+    for (const part of sent) {
+      expect(part.content.length).toBeLessThanOrEqual(DISCORD_MAX_CONTENT);
+      expect(part.allowed_mentions).toEqual({ parse: [], replied_user: false });
+    }
+    expect(sent.map((part) => part.content).join('')).toBe(`@everyone ${'x'.repeat(5000)}`);
+    expect(DISCORD_TRUNCATION_MARKER).toContain('truncated');
   });
 
   it('retries a 429 after retry_after and succeeds', async () => {

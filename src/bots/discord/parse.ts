@@ -4,6 +4,7 @@
  * https://discord.com/developers/docs/interactions/receiving-and-responding
  */
 import { z } from 'zod';
+import { type AdmissionPolicy, admissionRefusal, OPEN_ADMISSION } from '../admission.js';
 import type { ParseOutcome } from '../events.js';
 import {
   assertBodySize,
@@ -58,7 +59,13 @@ const interactionSchema = z.object({
   token: z.string().min(1),
   guild_id: z.string().optional(),
   channel_id: z.string().optional(),
-  channel: z.object({ id: z.string(), type: z.number().int().optional() }).optional(),
+  channel: z
+    .object({
+      id: z.string(),
+      type: z.number().int().optional(),
+      parent_id: z.string().nullable().optional(),
+    })
+    .optional(),
   member: z.object({ user: userSchema }).optional(),
   user: userSchema.optional(),
   message: z.object({ id: z.string() }).optional(),
@@ -124,7 +131,18 @@ function stripDiscordMentions(text: string, botId: string, mentions: string[]): 
   return cleaned.replace(/[ \t]{2,}/g, ' ').trim();
 }
 
-export function parseDiscordInteraction(rawBody: Buffer, options: { now?: Date } = {}): ParseOutcome {
+/** custom_id prefix of Deckhand's buttons: the rest is the command the button stands for. */
+export const DISCORD_ACTION_PREFIX = 'dh:';
+
+export interface DiscordInteractionOptions {
+  now?: Date;
+  policy?: AdmissionPolicy;
+}
+
+export function parseDiscordInteraction(
+  rawBody: Buffer,
+  options: DiscordInteractionOptions = {},
+): ParseOutcome {
   assertBodySize(rawBody);
   const body = parseJson(rawBody.toString('utf8'), 'Discord interaction');
   const { type } = parseWith(z.object({ type: z.number().int() }), body, 'Discord interaction');
@@ -142,6 +160,14 @@ export function parseDiscordInteraction(rawBody: Buffer, options: { now?: Date }
   const channelId = interaction.channel_id ?? interaction.channel?.id;
   if (!channelId) throw ingressError(400, 'Discord interaction names no channel.');
   const inThread = THREAD_CHANNEL_TYPES.has(interaction.channel?.type ?? -1);
+  const refusal = admissionRefusal(
+    { channelId, userId: user.id },
+    options.policy ?? OPEN_ADMISSION,
+    interaction.channel?.parent_id ?? undefined,
+  );
+  // The user waits on an interaction: answer it ephemerally instead of leaving "interaction failed".
+  if (refusal)
+    return respond(200, { type: 4, data: { content: 'Deckhand does not answer here.', flags: 64 } });
 
   const common = {
     platform: 'discord' as const,
@@ -163,7 +189,10 @@ export function parseDiscordInteraction(rawBody: Buffer, options: { now?: Date }
   }
 
   const data = parseWith(componentDataSchema, interaction.data, 'Discord component data');
-  const text = (data.values ?? []).join(' ');
+  const picked = (data.values ?? []).join(' ');
+  const text = data.custom_id.startsWith(DISCORD_ACTION_PREFIX)
+    ? `${data.custom_id.slice(DISCORD_ACTION_PREFIX.length)} ${picked}`.trim()
+    : picked;
   const messageId = interaction.message?.id;
   return eventOutcome(
     {

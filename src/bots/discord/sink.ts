@@ -1,27 +1,30 @@
 /**
  * Discord replies. Interactions (slash commands, buttons) were answered with a deferred response, so
  * the first post edits that response (`@original`), later posts are follow-ups, and edits go to the
- * message id. Events without an interaction token (mentions through the gateway) are answered in the
+ * message id. Events without an interaction token (messages through the gateway) are answered in the
  * channel with the bot token, as a reply to the triggering message, with reactions for status.
+ * Text over 2,000 characters becomes several messages; edits of one message are throttled.
  * Interaction tokens are part of the URL: they never appear in errors or logs.
  */
 import { z } from 'zod';
 import { DeckhandError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../events.js';
-import type { PostedReply, ReplySink, ReplyStatus } from '../reply.js';
+import type { PostedReply, ReplyOptions, ReplySink, ReplyStatus } from '../reply.js';
 import {
   type Attempt,
+  createEditThrottle,
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
   type SinkLogger,
   sendJson,
-  truncateText,
   withRetries,
 } from '../sink-http.js';
+import { type DiscordPayload, renderDiscordReply } from './render.js';
 
+export { DISCORD_MAX_CONTENT } from './render.js';
 export const DISCORD_API_URL = 'https://discord.com/api/v10';
-export const DISCORD_MAX_CONTENT = 2000;
+/** Kept for callers that truncate themselves; the sink splits instead. */
 export const DISCORD_TRUNCATION_MARKER = '\n… (truncated)';
 
 export interface DiscordSinkOptions {
@@ -33,6 +36,10 @@ export interface DiscordSinkOptions {
   apiUrl?: string;
   retry?: RetryOptions;
   logger?: SinkLogger;
+  /** Least time between two edits of one message (default 1000 ms). */
+  editIntervalMs?: number;
+  /** Clock for the edit throttle (tests). */
+  now?: () => number;
 }
 
 const REACTIONS: Record<ReplyStatus, string> = { working: '👀', done: '✅', failed: '❌' };
@@ -44,17 +51,24 @@ const errorSchema = z.object({
   retry_after: z.number().optional(),
 });
 
-/** Model output must not ping @everyone, roles or users. */
-const NO_MENTIONS = { parse: [] as string[], replied_user: false };
-
-function content(text: string): string {
-  return truncateText(text || '(no output)', DISCORD_MAX_CONTENT, DISCORD_TRUNCATION_MARKER);
+/** How a reply's messages are created, edited and removed: interaction webhook or channel. */
+interface Transport {
+  /** The first message of the first reply (the deferred response, for interactions). */
+  first(payload: DiscordPayload): Promise<string>;
+  next(payload: DiscordPayload): Promise<string>;
+  edit(id: string, payload: DiscordPayload): Promise<void>;
+  remove(id: string): Promise<void>;
 }
 
 export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOptions): ReplySink {
   const apiUrl = (options.apiUrl ?? DISCORD_API_URL).replace(/\/+$/, '');
   const { replyTo } = event;
   const retry = options.retry ?? {};
+  const throttle = createEditThrottle({
+    intervalMs: options.editIntervalMs ?? 1000,
+    ...(options.now ? { now: options.now } : {}),
+    ...(retry.sleep ? { sleep: retry.sleep } : {}),
+  });
 
   async function call<T>(
     what: string,
@@ -97,88 +111,97 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
     }
     return parsed.data.id;
   };
+  const nothing = () => undefined;
 
+  let transport: Transport;
+  let status: (status: ReplyStatus) => Promise<void>;
   const interactionToken = replyTo.interactionToken;
   const applicationId = replyTo.applicationId ?? options.applicationId;
   if (interactionToken && applicationId) {
     const webhook = `/webhooks/${encodeURIComponent(applicationId)}/${encodeURIComponent(interactionToken)}`;
     let originalId: string | undefined;
-    return {
-      async post(text: string): Promise<PostedReply> {
-        const payload = { content: content(text), allowed_mentions: NO_MENTIONS };
-        if (originalId === undefined) {
-          const id = await call(
-            'Discord edit of the deferred response',
-            'PATCH',
-            `${webhook}/messages/@original`,
-            payload,
-            (body) => messageSchema.safeParse(body).data?.id ?? '@original',
-            false,
-          );
-          originalId = id;
-          return { id };
-        }
-        const id = await call('Discord follow-up message', 'POST', webhook, payload, messageId, false);
-        return { id };
-      },
-      async update(reply: PostedReply, text: string): Promise<void> {
-        const target = reply.id === originalId ? '@original' : encodeURIComponent(reply.id);
-        await call(
-          'Discord message edit',
+    const target = (id: string) => (id === originalId ? '@original' : encodeURIComponent(id));
+    transport = {
+      async first(payload) {
+        const id = await call(
+          'Discord edit of the deferred response',
           'PATCH',
-          `${webhook}/messages/${target}`,
-          { content: content(text), allowed_mentions: NO_MENTIONS },
-          () => undefined,
+          `${webhook}/messages/@original`,
+          payload,
+          (body) => messageSchema.safeParse(body).data?.id ?? '@original',
           false,
         );
+        originalId = id;
+        return id;
       },
-      // The deferred "thinking…" response already shows the user something is happening.
-      async status(): Promise<void> {},
+      next: (payload) => call('Discord follow-up message', 'POST', webhook, payload, messageId, false),
+      edit: (id, payload) =>
+        call('Discord message edit', 'PATCH', `${webhook}/messages/${target(id)}`, payload, nothing, false),
+      remove: (id) =>
+        call(
+          'Discord message delete',
+          'DELETE',
+          `${webhook}/messages/${target(id)}`,
+          undefined,
+          nothing,
+          false,
+        ),
     };
-  }
-
-  if (!options.botToken) {
-    throw new DeckhandError(
-      'CONFIG_MISSING',
-      'Replying to a Discord message outside an interaction needs DISCORD_BOT_TOKEN.',
-    );
-  }
-  const channel = encodeURIComponent(replyTo.channel ?? event.channelId);
-  const original = replyTo.messageId;
-  const messages = `/channels/${channel}/messages`;
-  return {
-    async post(text: string): Promise<PostedReply> {
-      const payload = {
-        content: content(text),
-        allowed_mentions: NO_MENTIONS,
-        ...(original ? { message_reference: { message_id: original, fail_if_not_exists: false } } : {}),
-      };
-      const id = await call('Discord channel message', 'POST', messages, payload, messageId, true);
-      return { id };
-    },
-    async update(reply: PostedReply, text: string): Promise<void> {
-      await call(
-        'Discord message edit',
-        'PATCH',
-        `${messages}/${encodeURIComponent(reply.id)}`,
-        { content: content(text), allowed_mentions: NO_MENTIONS },
-        () => undefined,
-        true,
+    // The deferred "thinking…" response already shows the user something is happening.
+    status = async () => {};
+  } else {
+    if (!options.botToken) {
+      throw new DeckhandError(
+        'CONFIG_MISSING',
+        'Replying to a Discord message outside an interaction needs DISCORD_BOT_TOKEN.',
       );
-    },
-    async status(status: ReplyStatus): Promise<void> {
+    }
+    const channel = encodeURIComponent(replyTo.channel ?? event.channelId);
+    const original = replyTo.messageId;
+    const messages = `/channels/${channel}/messages`;
+    const post = (payload: DiscordPayload) =>
+      call('Discord channel message', 'POST', messages, payload, messageId, true);
+    transport = {
+      // The first message answers the one that asked, so the conversation reads as a reply.
+      first: (payload) =>
+        post(
+          original
+            ? { ...payload, message_reference: { message_id: original, fail_if_not_exists: false } }
+            : payload,
+        ),
+      next: post,
+      edit: (id, payload) =>
+        call(
+          'Discord message edit',
+          'PATCH',
+          `${messages}/${encodeURIComponent(id)}`,
+          payload,
+          nothing,
+          true,
+        ),
+      remove: (id) =>
+        call(
+          'Discord message delete',
+          'DELETE',
+          `${messages}/${encodeURIComponent(id)}`,
+          undefined,
+          nothing,
+          true,
+        ),
+    };
+    status = async (next: ReplyStatus) => {
       if (!original) return;
       const reaction = (emoji: string) =>
         `${messages}/${encodeURIComponent(original)}/reactions/${encodeURIComponent(emoji)}/@me`;
-      await call('Discord reaction', 'PUT', reaction(REACTIONS[status]), undefined, () => undefined, true);
-      if (status === 'working') return;
+      await call('Discord reaction', 'PUT', reaction(REACTIONS[next]), undefined, nothing, true);
+      if (next === 'working') return;
       try {
         await call(
           'Discord reaction removal',
           'DELETE',
           reaction(REACTIONS.working),
           undefined,
-          () => undefined,
+          nothing,
           true,
         );
       } catch (error) {
@@ -187,6 +210,47 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
           'could not remove the Discord working reaction',
         );
       }
+    };
+  }
+
+  /** Every message a reply occupies, first one first. */
+  const parts = new Map<string, string[]>();
+  let posted = 0;
+
+  return {
+    async post(text: string, more?: ReplyOptions): Promise<PostedReply> {
+      const ids: string[] = [];
+      for (const payload of renderDiscordReply(text, more?.actions)) {
+        ids.push(
+          posted === 0 && ids.length === 0 ? await transport.first(payload) : await transport.next(payload),
+        );
+      }
+      posted += 1;
+      const id = ids[0] ?? '';
+      parts.set(id, ids);
+      throttle.posted(id);
+      return { id };
     },
+
+    async update(reply: PostedReply, text: string, more?: ReplyOptions): Promise<void> {
+      await throttle.edit(reply.id, async () => {
+        const payloads = renderDiscordReply(text, more?.actions, { edit: true });
+        const existing = parts.get(reply.id) ?? [reply.id];
+        const next: string[] = [];
+        for (const [index, payload] of payloads.entries()) {
+          const id = existing[index];
+          if (id) {
+            await transport.edit(id, payload);
+            next.push(id);
+          } else {
+            next.push(await transport.next(payload));
+          }
+        }
+        for (const id of existing.slice(payloads.length)) await transport.remove(id);
+        parts.set(reply.id, next);
+      });
+    },
+
+    status: (next: ReplyStatus) => status(next),
   };
 }

@@ -4,6 +4,7 @@
  * Call verifySlackSignature first; this only checks shape.
  */
 import { z } from 'zod';
+import { type AdmissionPolicy, admissionRefusal, OPEN_ADMISSION } from '../admission.js';
 import type { ParseOutcome } from '../events.js';
 import {
   assertBodySize,
@@ -25,7 +26,12 @@ export interface SlackRequest {
   botUserId?: string;
   /** Receive time (tests). */
   now?: Date;
+  /** Allow-lists and whether other bots are answered (config `slack`); default: everyone, no bots. */
+  policy?: AdmissionPolicy;
 }
+
+/** eventType of a plain message inside a thread: the ingress keeps it only if Deckhand is in that thread. */
+export const SLACK_THREAD_REPLY = 'thread_reply';
 
 const envelopeTypeSchema = z.object({ type: z.string() });
 
@@ -36,6 +42,8 @@ const slackEventSchema = z.object({
   subtype: z.string().optional(),
   user: z.string().optional(),
   bot_id: z.string().optional(),
+  app_id: z.string().optional(),
+  username: z.string().optional(),
   text: z.string().optional(),
   ts: z.string().optional(),
   thread_ts: z.string().optional(),
@@ -156,18 +164,34 @@ function parseEventsApi(body: unknown, request: SlackRequest): ParseOutcome {
   if (event.type !== 'app_mention' && event.type !== 'message') {
     return ignore(`Slack event ${event.type} is not handled`);
   }
-  if (event.bot_id || event.subtype === 'bot_message') return ignore('message from a bot');
-  if (event.subtype && !USER_MESSAGE_SUBTYPES.has(event.subtype)) {
+  const policy = request.policy ?? OPEN_ADMISSION;
+  // Our own posts come back as events too: never answer them, whatever the policy says.
+  const own =
+    (botUserId !== undefined && event.user === botUserId) ||
+    (event.app_id !== undefined && event.app_id === envelope.api_app_id);
+  if (own) return ignore("the bot's own message");
+  const fromBot = Boolean(event.bot_id) || event.subtype === 'bot_message';
+  if (fromBot && !policy.allowBots) return ignore('message from a bot');
+  if (event.subtype && event.subtype !== 'bot_message' && !USER_MESSAGE_SUBTYPES.has(event.subtype)) {
     return ignore(`Slack message subtype ${event.subtype} is not handled`);
   }
-  if (!event.user) return ignore('Slack event without a user');
-  if (botUserId && event.user === botUserId) return ignore("the bot's own message");
+  const userId = event.user ?? (fromBot ? event.bot_id : undefined);
+  if (!userId) return ignore('Slack event without a user');
+  let eventType = event.type;
   if (event.type === 'message' && event.channel_type !== 'im') {
-    return ignore('channel message without a mention (mentions arrive as app_mention)');
+    const mentionsBot = botUserId !== undefined && (event.text ?? '').includes(`<@${botUserId}`);
+    if (!event.thread_ts || event.thread_ts === event.ts) {
+      return ignore('channel message without a mention (mentions arrive as app_mention)');
+    }
+    // A mention inside a thread arrives twice (app_mention and message): the app_mention answers it.
+    if (mentionsBot) return ignore('thread message that mentions the bot (answered as app_mention)');
+    eventType = SLACK_THREAD_REPLY;
   }
   if (!event.channel || !event.ts) {
     throw ingressError(400, `Slack ${event.type} event has no channel or ts.`);
   }
+  const refusal = admissionRefusal({ channelId: event.channel, userId }, policy);
+  if (refusal) return ignore(refusal);
 
   const stripped = stripSlackMentions(event.text ?? '', botUserId, {
     stripLeading: event.type === 'app_mention',
@@ -179,12 +203,14 @@ function parseEventsApi(body: unknown, request: SlackRequest): ParseOutcome {
       workspaceId: envelope.team_id,
       channelId: event.channel,
       threadId,
-      userId: event.user,
+      userId,
+      userName: event.username,
       text: stripped.text,
       mentions: stripped.mentions,
       deliveryKey: envelope.event_id,
-      eventType: event.type,
-      replyTo: { channel: event.channel, threadTs: threadId },
+      eventType,
+      // messageTs is the message itself: status reactions go there, replies to the thread root.
+      replyTo: { channel: event.channel, threadTs: threadId, messageTs: event.ts, botUserId },
     },
     request.now,
   );
@@ -200,6 +226,14 @@ function parseForm(form: URLSearchParams, request: SlackRequest): ParseOutcome {
 
 function parseSlashCommand(fields: Record<string, string>, request: SlackRequest): ParseOutcome {
   const command = parseWith(slashCommandSchema, fields, 'Slack slash command');
+  const refusal = admissionRefusal(
+    { channelId: command.channel_id, userId: command.user_id },
+    request.policy ?? OPEN_ADMISSION,
+  );
+  // The person typed a command and waits for an answer: say why nothing will happen.
+  if (refusal) {
+    return respond(200, { response_type: 'ephemeral', text: 'Deckhand does not answer here.' });
+  }
   const stripped = stripSlackMentions(command.text, request.botUserId);
   return eventOutcome(
     {
@@ -234,6 +268,12 @@ function parseInteraction(payload: unknown, request: SlackRequest): ParseOutcome
   const workspaceId = interaction.team?.id ?? interaction.user.team_id;
   if (!workspaceId) throw ingressError(400, 'Slack block_actions payload names no team.');
 
+  const refusal = admissionRefusal(
+    { channelId, userId: interaction.user.id },
+    request.policy ?? OPEN_ADMISSION,
+  );
+  if (refusal) return ignore(refusal);
+  // A Deckhand button carries the command it stands for as its value (`cancel`, `confirm <id>`).
   const value = action.value ?? action.selected_option?.value ?? '';
   const threadId =
     interaction.message?.thread_ts ??
