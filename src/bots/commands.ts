@@ -55,7 +55,7 @@ export const HELP_TEXT = [
   '• `help`: this list',
   '• `status`: what I am working on',
   '• `run python|node|bash` followed by a ```code block```: run it in a sandbox',
-  '• `digest list|add|remove ...`: scheduled team digests',
+  '• `digest add daily 09:00 Europe/Berlin repos=org/a,org/b`, `digest list|pause|resume|remove|run-now <name>`: scheduled team digests in this channel',
   '• `cancel [task id]`: stop the task running in this thread',
   '• `whoami`: who I think you are, and your role',
   'Anything else is a question for the assistant.',

@@ -4,13 +4,14 @@
  */
 import { DeckhandError, type RateLimits } from '../core/index.js';
 import type { RunResult, SandboxRunner } from '../runners/index.js';
+import { handleDigestCommand } from '../scheduler/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import { HELP_TEXT, parseCommand } from './commands.js';
 import { type NormalizedEvent, normalizedEventSchema } from './events.js';
 import type { ReplySink } from './reply.js';
 import type { TaskContext, TaskHandler } from './worker.js';
 
-/** The sandbox's run(); a run is bounded by the sandbox's own time limit, not by the task's signal. */
+/** The sandbox's run(); the task's signal stops a run when the task is cancelled. */
 export type CodeRunner = Pick<SandboxRunner, 'run'>;
 
 /** Answers free-form messages; provided by src/agents once a model is configured. */
@@ -20,12 +21,20 @@ export type Orchestrator = (
   ctx: TaskContext & { taskId: string },
 ) => Promise<string>;
 
+/** GitHub mentions that are not commands: review a pull request or make a change (src/github createGitHubWork). */
+export type GitHubWork = (
+  event: NormalizedEvent,
+  sink: ReplySink,
+  ctx: TaskContext & { taskId: string },
+) => Promise<unknown>;
+
 export interface RouterDeps {
   store: Store;
   sinkFor: (event: NormalizedEvent) => ReplySink;
   rateLimits?: RateLimits;
   codeRunner?: CodeRunner;
   orchestrator?: Orchestrator;
+  github?: GitHubWork;
 }
 
 export const NO_MODEL_TEXT =
@@ -35,6 +44,7 @@ export const NO_SANDBOX_TEXT =
 
 export function formatRunResult(lang: string, result: RunResult): string {
   const flags = [
+    result.cancelled ? 'cancelled' : '',
     result.timedOut ? 'timed out' : '',
     result.oomKilled ? 'out of memory' : '',
     result.truncated ? 'output truncated' : '',
@@ -104,7 +114,15 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
           store.countTasks({ status: 'running' }),
         ]);
         // This task itself is running; do not count it.
-        return say(`Working on ${Math.max(0, running - 1)} other task(s); ${queued} waiting.`);
+        const tasksLine = `Working on ${Math.max(0, running - 1)} other task(s); ${queued} waiting.`;
+        // Model usage of this workspace since the start of the month (UTC), from the stored model calls.
+        const now = new Date();
+        const usage = await store.usageSummary({
+          workspaceKey: `${event.platform}:${event.workspaceId}`,
+          since: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
+        });
+        const usageLine = `Model usage this month: ${usage.modelCalls} call(s), ${usage.tokensIn} tokens in, ${usage.tokensOut} out, $${usage.costUsd.toFixed(2)}.`;
+        return say(`${tasksLine}\n${usageLine}`);
       }
       case 'cancel': {
         const candidates = command.taskId
@@ -127,23 +145,30 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
         return say(`Cancelled task ${target.id}.`);
       }
       case 'digest':
-        return say('Scheduled digests are not available yet.');
+        return say(await handleDigestCommand(command.args, { store, event }));
       case 'run': {
         if (!deps.codeRunner) return say(NO_SANDBOX_TEXT);
         await sink.status('working');
-        const posted = await sink.post(`Running \`${command.lang}\`…`);
+        // A Cancel button where the platform has buttons; `cancel` (typed or pressed) stops the run.
+        const posted = await sink.post(`Running \`${command.lang}\`…`, {
+          actions: [{ label: 'Cancel', command: `cancel ${task.id}`, style: 'danger' }],
+        });
         const result = await deps.codeRunner.run({
           lang: command.lang,
           code: command.code,
           taskId: task.id,
+          signal: ctx.signal,
         });
         const text = formatRunResult(command.lang, result);
-        await sink.update(posted, text);
+        await sink.update(posted, text); // without actions: the button goes
         await sink.status(result.exitCode === 0 ? 'done' : 'failed');
         await store.appendMessage(conversation.id, { role: 'assistant', text });
         return { reply: text, exitCode: result.exitCode };
       }
       case 'chat': {
+        if (event.platform === 'github' && deps.github) {
+          return { github: await deps.github(event, sink, { ...ctx, taskId: task.id }) };
+        }
         if (!deps.orchestrator) return say(NO_MODEL_TEXT);
         const reply = await deps.orchestrator(event, sink, { ...ctx, taskId: task.id });
         await store.appendMessage(conversation.id, { role: 'assistant', text: reply });

@@ -3,20 +3,21 @@
  * interactions, health, readiness and metrics. Every platform route verifies the signature over the
  * raw body before anything else, records the task durably, then acks; it never waits for a model.
  */
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ExpressReceiver } from '@slack/bolt';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Config, Logger } from '../core/index.js';
+import { type Config, DeckhandError, type Logger, withLogContext } from '../core/index.js';
 import { parseGitHubWebhook, verifyGitHubSignature } from '../github/index.js';
 import type { Store } from '../store/index.js';
-import { parseDiscordInteraction } from './discord/parse.js';
-import { verifyDiscordSignature } from './discord/verify.js';
+import { createAdminRouter } from './admin/index.js';
+import { createDiscordRoute } from './discord/ingress.js';
 import type { ParseOutcome } from './events.js';
 import { ingressErrorResponse, MAX_BODY_BYTES, parseJson } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
-import { parseSlackRequest } from './slack/parse.js';
-import { verifySlackSignature } from './slack/verify.js';
+import { createSlackRoute } from './slack/ingress.js';
+import { mountSlack } from './slack/mount.js';
 
 export interface ServerDeps {
   config: Config;
@@ -25,10 +26,37 @@ export interface ServerDeps {
   logger: Logger;
   /** Readiness of Redis, when one is configured. */
   redisPing?: () => Promise<unknown>;
+  /** The process's metrics (shared with the worker); a fresh registry when omitted. */
+  metrics?: Metrics;
+}
+
+/**
+ * Slack drops a request it has not seen acked within 3 s and retries it; when the store is slow or
+ * down, answering 503 first keeps the answer ours. The write may still land: the retry is deduped.
+ */
+export const ACK_DEADLINE_MS = 2500;
+
+function withinAckDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new DeckhandError('STORE_UNREACHABLE', 'The task store did not answer in time.')),
+      ACK_DEADLINE_MS,
+    );
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** The store could not be reached (down, restarting, failing over): the platform should retry. */
+function isStoreUnavailable(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (/^Mongo/.test(e.name) || (e as { code?: string }).code === 'STORE_UNREACHABLE') return true;
+  }
+  return false;
 }
 
 type Headers = Record<string, string | undefined>;
-type Route = (rawBody: Buffer, headers: Headers) => ParseOutcome;
+type Route = (rawBody: Buffer, headers: Headers) => ParseOutcome | Promise<ParseOutcome>;
 
 function headersOf(req: Request): Headers {
   const out: Headers = {};
@@ -40,27 +68,31 @@ function headersOf(req: Request): Headers {
 export function createHttpApp(deps: ServerDeps) {
   const { config, pipeline, logger: log } = deps;
   const secrets = config.secrets;
-  const metrics: Metrics = createMetrics();
+  const metrics: Metrics = deps.metrics ?? createMetrics();
   const app = express();
   app.disable('x-powered-by');
+  // Every log line written while serving a request carries its id (the caller's X-Request-Id if sane).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('x-request-id');
+    const requestId = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    res.set('x-request-id', requestId);
+    withLogContext({ requestId }, next);
+  });
   // Bolt listens on its own endpoint for the Bolt App (interactive features); our routes come first.
   const receiver = new ExpressReceiver({
     signingSecret: secrets.SLACK_SIGNING_SECRET ?? 'not-configured',
     endpoints: '/slack/bolt',
     app,
+    // Slack's 200 waits until the event's task is durable, as on /slack/events.
+    processBeforeResponse: true,
   });
+  // The Bolt App on /slack/bolt (authorize from the store) and the OAuth install routes.
+  mountSlack({ app, receiver, config, store: deps.store, pipeline, logger: log });
   const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
   const routes: Record<string, Route> = {
-    '/slack/events': (rawBody, headers) => {
-      verifySlackSignature({
-        signingSecret: secrets.SLACK_SIGNING_SECRET ?? '',
-        rawBody,
-        timestamp: headers['x-slack-request-timestamp'],
-        signature: headers['x-slack-signature'],
-      });
-      return parseSlackRequest({ rawBody, contentType: headers['content-type'] ?? '', headers });
-    },
+    // Signature, allow-lists, bot policy and thread membership: src/bots/slack/ingress.ts.
+    '/slack/events': createSlackRoute({ config, threads: deps.store }),
     '/github/webhooks': (rawBody, headers) => {
       verifyGitHubSignature({
         secret: secrets.GITHUB_WEBHOOK_SECRET ?? '',
@@ -72,17 +104,11 @@ export function createHttpApp(deps: ServerDeps) {
         name: headers['x-github-event'] ?? '',
         deliveryId: headers['x-github-delivery'] ?? '',
         payload: parseJson(rawBody.toString('utf8'), 'The webhook body'),
+        botLogin: config.github.botName,
+        triggerLabel: config.github.triggerLabel,
       });
     },
-    '/discord/interactions': (rawBody, headers) => {
-      verifyDiscordSignature({
-        publicKeyHex: secrets.DISCORD_PUBLIC_KEY ?? '',
-        rawBody,
-        signature: headers['x-signature-ed25519'],
-        timestamp: headers['x-signature-timestamp'],
-      });
-      return parseDiscordInteraction(rawBody);
-    },
+    '/discord/interactions': createDiscordRoute({ config }),
   };
 
   /** What each platform expects as the ack once the task is durable. */
@@ -104,14 +130,19 @@ export function createHttpApp(deps: ServerDeps) {
       try {
         const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const headers = headersOf(req);
-        const outcome = route(rawBody, headers);
+        const outcome = await route(rawBody, headers);
         if (outcome.kind === 'respond') {
           res.status(outcome.status).json(outcome.body);
         } else if (outcome.kind === 'ignore') {
           res.status(path === '/github/webhooks' ? 202 : 200).json({ ignored: outcome.reason });
         } else {
-          const { taskId, duplicate } = await pipeline.ingest(outcome.event);
-          if (duplicate) metrics.duplicates.inc({ platform: outcome.event.platform });
+          const platform = outcome.event.platform;
+          metrics.events.inc({ platform, outcome: 'received' });
+          const { taskId, duplicate } = await withinAckDeadline(pipeline.ingest(outcome.event));
+          if (duplicate) {
+            metrics.duplicates.inc({ platform });
+            metrics.events.inc({ platform, outcome: 'deduplicated' });
+          }
           ack(path, taskId, duplicate, res, headers['content-type'] ?? '');
         }
         metrics.requests.inc({ route: path, status: String(res.statusCode) });
@@ -147,6 +178,10 @@ export function createHttpApp(deps: ServerDeps) {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  app.use(
+    '/admin',
+    createAdminRouter({ store: deps.store, token: secrets.DECKHAND_ADMIN_TOKEN, logger: log }),
+  );
 
   // Errors from body parsing (413), verification (401/503), parsing (400); anything else is a 500
   // whose detail stays in the log. A refused request has created nothing by this point.
@@ -161,14 +196,29 @@ export function createHttpApp(deps: ServerDeps) {
           message: `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`,
         },
       };
+    } else if (answer.status === 500 && isStoreUnavailable(error)) {
+      // Nothing was acked: a 503 makes Slack, GitHub and Discord deliver the event again later.
+      log.warn({ err: error, path: req.path }, 'store unavailable; answered 503 so the platform retries');
+      res.set('retry-after', '5');
+      answer = {
+        status: 503,
+        body: { error: 'STORE_UNREACHABLE', message: 'Deckhand cannot record this event right now; retry.' },
+      };
+      metrics.events.inc({ platform: platformOfPath(req.path), outcome: 'unavailable' });
     } else if (answer.status === 500) {
       log.error({ err: error, path: req.path }, 'request failed');
     }
+    if (answer.status >= 400 && answer.status < 500 && req.path in routes)
+      metrics.events.inc({ platform: platformOfPath(req.path), outcome: 'rejected' });
     metrics.requests.inc({ route: req.path, status: String(answer.status) });
     res.status(answer.status).json(answer.body);
   });
 
   return { app, receiver, metrics };
+}
+
+function platformOfPath(path: string): string {
+  return path.split('/')[1] ?? 'unknown';
 }
 
 export async function listen(app: express.Express, port: number, host = '0.0.0.0'): Promise<Server> {

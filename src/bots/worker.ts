@@ -10,8 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { logger as defaultLogger, type Logger } from '../core/index.js';
+import { logger as defaultLogger, isDeckhandError, type Logger, withLogContext } from '../core/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
+import type { Metrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface TaskContext {
@@ -32,10 +33,14 @@ export interface WorkerOptions {
   concurrency?: number;
   leaseMs?: number;
   pollMs?: number;
+  /** How often a running task is checked for a `cancel` (default 2 s). */
+  cancelPollMs?: number;
   sweepMs?: number;
   kinds?: string[];
   id?: string;
   logger?: Logger;
+  /** Task durations by outcome and the number running (src/bots/metrics.ts). */
+  metrics?: Pick<Metrics, 'taskSeconds' | 'tasksActive'>;
 }
 
 export function createWorker(options: WorkerOptions) {
@@ -54,6 +59,24 @@ export function createWorker(options: WorkerOptions) {
   let unsubscribe: (() => void) | undefined;
 
   async function execute(task: TaskRecord, controller: AbortController): Promise<void> {
+    // Every log line written while this task runs carries its id (see withLogContext).
+    return withLogContext({ taskId: task.id }, () => executeTimed(task, controller));
+  }
+
+  async function executeTimed(task: TaskRecord, controller: AbortController): Promise<void> {
+    const stopTimer = options.metrics?.taskSeconds.startTimer({ kind: task.kind });
+    options.metrics?.tasksActive.inc();
+    let outcome = 'aborted';
+    try {
+      outcome = await executeTask(task, controller);
+    } finally {
+      stopTimer?.({ outcome });
+      options.metrics?.tasksActive.dec();
+    }
+  }
+
+  /** Runs one attempt; resolves with its outcome for the metrics. */
+  async function executeTask(task: TaskRecord, controller: AbortController): Promise<string> {
     const renew = setInterval(
       async () => {
         try {
@@ -67,25 +90,39 @@ export function createWorker(options: WorkerOptions) {
       },
       Math.max(200, Math.floor(leaseMs / 3)),
     );
+    // `cancel` marks the task in the store, possibly from another process; lease renewals would notice
+    // only every leaseMs/3 (20 s by default), so running tasks are looked up by id every few seconds.
+    const watch = setInterval(() => {
+      store
+        .getTask(task.id)
+        .then((current) => {
+          if (current?.status === 'cancelled') controller.abort(new Error('cancelled'));
+        })
+        .catch(() => undefined);
+    }, options.cancelPollMs ?? 2000);
     try {
       const result = await options.handler(task, { signal: controller.signal, workerId: id });
-      if (controller.signal.aborted) return;
+      if (controller.signal.aborted) return 'aborted';
       await store.completeTask(task.id, id, result ?? null);
+      return 'succeeded';
     } catch (error) {
-      if (controller.signal.aborted && !running) return; // released on shutdown below
+      if (controller.signal.aborted && !running) return 'released'; // released on shutdown below
       const code = (error as { code?: string }).code ?? 'INTERNAL';
       const message =
         (error as { userMessage?: string }).userMessage ?? (error as Error).message ?? String(error);
-      const retryable = (error as { retryable?: boolean }).retryable ?? false;
+      const retryable = (error as { retryable?: boolean }).retryable ?? isTransient(error);
       log.warn({ err: error, task: task.id, attempt: task.attempts, retryable }, 'task attempt failed');
       try {
         const outcome = await store.failTask(task.id, id, { code, message }, { retryable });
         if (outcome.status === 'failed') await options.onGiveUp?.(task, message);
+        return outcome.status === 'failed' ? 'failed' : 'retried';
       } catch (failError) {
         log.error({ err: failError, task: task.id }, 'could not record the failure');
+        return 'unrecorded';
       }
     } finally {
       clearInterval(renew);
+      clearInterval(watch);
     }
   }
 
@@ -171,13 +208,37 @@ export function createWorker(options: WorkerOptions) {
       if (finished === 'timeout') {
         for (const [taskId, entry] of active) {
           entry.controller.abort(new Error('worker shutting down'));
-          await store
-            .releaseTask(taskId, id)
-            .catch((error: unknown) => log.warn({ err: error, task: taskId }, 'release failed'));
+          // A busy or restarting store must not turn a clean release into a lease expiry, which
+          // would count the attempt (and fail a task on its last one).
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await store.releaseTask(taskId, id);
+              break;
+            } catch (error) {
+              if (attempt >= 5 || isDeckhandError(error)) {
+                log.warn({ err: error, task: taskId }, 'release failed');
+                break;
+              }
+              await sleep(200 * attempt);
+            }
+          }
         }
       }
     },
   };
+}
+
+/**
+ * The store or Redis dropped the connection (restart, failover): the same attempt can succeed once it
+ * is back, so the task is retried instead of failed for good (found by `npm run test:faults`).
+ */
+function isTransient(error: unknown): boolean {
+  const name = (error as { name?: string }).name ?? '';
+  if (/^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|PoolCleared)Error$/.test(name)) return true;
+  // FerretDB's SQLite backend answers a write it could not lock in time with SQLITE_BUSY.
+  return (
+    name === 'MongoServerError' && /SQLITE_BUSY|database is locked/.test(String((error as Error).message))
+  );
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,6 +5,8 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { probeMcpServers } from '../agents/index.js';
+import { messageContentIntent } from '../bots/discord/application.js';
 import type { Config, SecretVariable } from '../core/index.js';
 import { createDockerClient, dockerConfigured, dockerVersion, imageExists } from '../runners/index.js';
 import { describeMongoUri, openStore } from '../store/index.js';
@@ -162,6 +164,50 @@ async function checkDocker(config: Config): Promise<CheckResult> {
   }
 }
 
+/**
+ * The gateway asks for the privileged Message Content intent (unless discord.messageContent is false);
+ * Discord closes the connection (4014 "Disallowed intents") when the Developer Portal switch is off.
+ */
+async function checkDiscordGateway(config: Config): Promise<CheckResult> {
+  const part = 'discord gateway';
+  if (!config.discord.gateway) {
+    return {
+      part,
+      state: 'not configured',
+      detail: 'gateway off (discord.gateway: false): interactions over HTTP only',
+    };
+  }
+  if (!config.discord.messageContent) {
+    return {
+      part,
+      state: 'ok',
+      detail:
+        'Message Content intent not requested: mentions and DMs work, plain thread replies arrive without text',
+    };
+  }
+  try {
+    const intent = await withTimeout(
+      messageContentIntent(config.secrets.DISCORD_BOT_TOKEN ?? '', { apiUrl: process.env.DISCORD_API_URL }),
+      5000,
+      'Discord',
+    );
+    if (intent === 'enabled') return { part, state: 'ok', detail: 'Message Content intent enabled' };
+    return {
+      part,
+      state: 'broken',
+      detail: 'the Message Content intent (privileged) is off, so the gateway would be refused',
+      fix: 'Developer Portal > your application > Bot > Privileged Gateway Intents: turn on Message Content Intent (or set discord.messageContent: false)',
+    };
+  } catch (error) {
+    return {
+      part,
+      state: 'broken',
+      detail: `could not read the application: ${(error as Error).message}`,
+      fix: 'check DISCORD_BOT_TOKEN (Developer Portal > Bot > Reset Token)',
+    };
+  }
+}
+
 export async function runDoctor(config: Config): Promise<CheckResult[]> {
   const s = config.secrets;
   const [store, redis, docker] = await Promise.all([
@@ -169,14 +215,26 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
     checkRedis(config),
     checkDocker(config),
   ]);
+  // Socket Mode (SLACK_APP_TOKEN) needs no signing secret; multi-workspace installs need no bot token.
+  const slackRequired: SecretVariable[] = [
+    s.SLACK_APP_TOKEN && config.slack.socketMode ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET',
+    ...(s.SLACK_CLIENT_ID
+      ? (['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET'] as const)
+      : (['SLACK_BOT_TOKEN'] as const)),
+  ];
   const slack = secretGroup(
     config,
     'slack',
-    ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'],
-    () =>
-      s.SLACK_BOT_TOKEN?.startsWith('xoxb-')
-        ? undefined
-        : 'SLACK_BOT_TOKEN is not a bot token (it must start with xoxb-) | copy the Bot User OAuth Token from your Slack app',
+    slackRequired,
+    () => {
+      if (s.SLACK_BOT_TOKEN && !s.SLACK_BOT_TOKEN.startsWith('xoxb-')) {
+        return 'SLACK_BOT_TOKEN is not a bot token (it must start with xoxb-) | copy the Bot User OAuth Token from your Slack app';
+      }
+      if (s.SLACK_APP_TOKEN && !s.SLACK_APP_TOKEN.startsWith('xapp-')) {
+        return 'SLACK_APP_TOKEN is not an app-level token (it must start with xapp-) | Basic Information > App-Level Tokens, scope connections:write';
+      }
+      return undefined;
+    },
     'Slack',
   );
   const discord = secretGroup(
@@ -189,11 +247,16 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
         : 'DISCORD_PUBLIC_KEY must be 64 hex characters | copy Public Key from the Discord developer portal',
     'Discord',
   );
+  // A GitHub App (id + private key), or a personal token (GITHUB_TOKEN) as the simple alternative.
+  const githubByToken = Boolean(s.GITHUB_TOKEN) && !s.GITHUB_APP_ID && !s.GITHUB_PRIVATE_KEY;
   const github = secretGroup(
     config,
     'github',
-    ['GITHUB_APP_ID', 'GITHUB_PRIVATE_KEY', 'GITHUB_WEBHOOK_SECRET'],
+    githubByToken
+      ? ['GITHUB_TOKEN', 'GITHUB_WEBHOOK_SECRET']
+      : ['GITHUB_APP_ID', 'GITHUB_PRIVATE_KEY', 'GITHUB_WEBHOOK_SECRET'],
     () => {
+      if (githubByToken) return undefined;
       try {
         createPrivateKey(s.GITHUB_PRIVATE_KEY ?? '');
         return undefined;
@@ -201,9 +264,36 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
         return 'GITHUB_PRIVATE_KEY is not a PEM private key | point GITHUB_PRIVATE_KEY_FILE at the .pem the App settings page gave you';
       }
     },
-    'GitHub App',
+    githubByToken ? 'GitHub (personal token)' : 'GitHub App',
   );
-  return [store, redis, docker, slack, discord, github, checkModels(config)];
+  const gateway = discord.state === 'ok' ? [await checkDiscordGateway(config)] : [];
+  return [
+    store,
+    redis,
+    docker,
+    slack,
+    discord,
+    ...gateway,
+    github,
+    checkModels(config),
+    ...(await checkMcp(config)),
+  ];
+}
+
+/** One line per MCP server in models.mcpServers: started and listed its tools, or why not. */
+async function checkMcp(config: Config): Promise<CheckResult[]> {
+  if (Object.keys(config.models.mcpServers).length === 0) return [];
+  const statuses = await probeMcpServers(config);
+  return statuses.map((s) =>
+    s.state === 'ok'
+      ? { part: `mcp:${s.server}`, state: 'ok', detail: `${s.detail}: ${s.tools.join(', ')}` }
+      : {
+          part: `mcp:${s.server}`,
+          state: 'broken',
+          detail: `did not start: ${s.detail}; its tools are off, the others still work`,
+          fix: `check models.mcpServers.${s.server} (command/args or url)`,
+        },
+  );
 }
 
 function checkModels(config: Config): CheckResult {

@@ -6,9 +6,11 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { type Agent, orchestratorFromConfig } from '../agents/index.js';
 import { createPipeline, type Pipeline } from '../bots/pipeline.js';
 import type { CodeRunner, Orchestrator } from '../bots/router.js';
 import { type Config, createRateLimits, DeckhandError, type Logger, type RateLimits } from '../core/index.js';
+import { createGitHubToolPort, type GitHubAccess, githubAccessFromConfig } from '../github/index.js';
 import {
   createDockerClient,
   dockerConfigured,
@@ -16,6 +18,7 @@ import {
   type SandboxRunner,
   sandboxRunnerFromConfig,
 } from '../runners/index.js';
+import { schedulerToolPort } from '../scheduler/index.js';
 import { openStore, type Store } from '../store/index.js';
 
 const run = promisify(execFile);
@@ -51,6 +54,10 @@ export interface Runtime {
   pipeline: Pipeline;
   codeRunner?: CodeRunner;
   orchestrator?: Orchestrator;
+  /** The model agent, when configured: also the GitHub work's WorkspaceAgent and Reviewer. */
+  agent?: Agent;
+  /** GitHub App or personal token access, when configured. */
+  githubAccess?: GitHubAccess;
   close(): Promise<void>;
 }
 
@@ -76,6 +83,19 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
   );
   const pipeline = createPipeline(store);
   const sandbox = await openSandbox(config, store, log);
+  // GitHub App (or GITHUB_TOKEN): mentions, tracking comments and the agent's repository tools.
+  const githubAccess = githubAccessFromConfig(config, { logger: log });
+  // The agent when a model provider is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL).
+  const agent = await orchestratorFromConfig(config, {
+    store,
+    logger: log,
+    ...(sandbox ? { codeRunner: sandbox } : {}),
+    ...(githubAccess
+      ? { github: createGitHubToolPort({ access: githubAccess, settings: config.github }) }
+      : {}),
+    // schedule_digest / list_schedules: the same schedules `digest add` and `deckhand schedules` use.
+    scheduler: schedulerToolPort(store),
+  });
   return {
     config,
     store,
@@ -83,7 +103,10 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     rateLimits,
     pipeline,
     ...(sandbox ? { codeRunner: sandbox } : {}),
+    ...(agent ? { orchestrator: agent.orchestrator, agent } : {}),
+    ...(githubAccess ? { githubAccess } : {}),
     async close() {
+      await agent?.close();
       await sandbox?.close();
       redis?.disconnect();
       await store.close();

@@ -62,4 +62,13 @@ describe('deckhand doctor', () => {
     expect(stdout).not.toContain('sup3rsecretpw');
     expect(stdout).not.toContain('abcdefabcdef');
   });
+
+  it('accepts a personal token with a webhook secret instead of a GitHub App', async () => {
+    const { stdout } = await doctor({
+      GITHUB_TOKEN: 'ghp_0123456789abcdefABCDEF0123456789abcd',
+      GITHUB_WEBHOOK_SECRET: 'hook-secret',
+    });
+    expect(stdout).toMatch(/^github\s+ok\s+GitHub \(personal token\) configured/m);
+    expect(stdout).not.toContain('ghp_0123456789');
+  });
 });

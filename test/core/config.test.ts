@@ -27,7 +27,7 @@ describe('configuration', () => {
   it('refuses a secret written into YAML instead of silently ignoring it', () => {
     const bad = join(dir, 'secret.yaml');
     writeFileSync(bad, 'slack:\n  botToken: xoxb-oops\n');
-    expect(() => loadConfig({ DECKHAND_CONFIG: bad })).toThrow(/Unrecognized key.*slack/);
+    expect(() => loadConfig({ DECKHAND_CONFIG: bad })).toThrow(/slack: Unrecognized key: "botToken"/);
   });
 
   it('names the setting and the problem for an invalid value', () => {

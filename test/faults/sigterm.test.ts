@@ -1,0 +1,173 @@
+/**
+ * SIGTERM under load, with real processes: a `deckhand start` taking signed Slack events is told to
+ * stop mid-stream, and a worker holding slow tasks is told to stop before they end. Nothing is lost:
+ * every acked event ends as exactly one succeeded task, finished by the stopping process or released
+ * to the queue and finished by the next one.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { signSlackRequest } from '../../src/bots/slack/verify.js';
+import type { Store } from '../../src/store/index.js';
+import { freePort } from '../faults/processes.js';
+import { dropTestStore, openTestStore, testDatabaseUri } from '../support/store.js';
+
+const BIN = resolve(import.meta.dirname, '../../bin/deckhand.js');
+const CRASH_WORKER = resolve(import.meta.dirname, '../support/crash-worker.ts');
+const SECRET = 'sigterm-test-secret';
+const children: ChildProcess[] = [];
+let store: Store;
+let uri: string;
+
+beforeAll(async () => {
+  uri = testDatabaseUri('sigterm');
+  store = await openTestStore({ uri });
+});
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+afterAll(() => dropTestStore(store));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once('exit', r));
+}
+
+async function until<T>(probe: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(100);
+  }
+}
+
+async function startDeckhand(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, 'start', '--role', 'all'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'error',
+      PORT: String(port),
+      MONGODB_URI: uri,
+      SLACK_SIGNING_SECRET: SECRET,
+      DECKHAND_USER_PER_MINUTE: '1000000',
+      DECKHAND_WORKSPACE_PER_MINUTE: '1000000',
+      DECKHAND_SANDBOX_IMAGE: 'deckhand-sigterm-no-sandbox:none',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  await until(() =>
+    fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ),
+  );
+  return child;
+}
+
+/** One signed app_mention; true when acked (2xx). */
+async function deliver(port: number, eventId: string): Promise<boolean> {
+  const body = JSON.stringify({
+    type: 'event_callback',
+    team_id: 'TSIG',
+    event_id: eventId,
+    event_time: 1,
+    authorizations: [{ user_id: 'UBOT', is_bot: true }],
+    event: {
+      type: 'app_mention',
+      user: 'U1',
+      text: '<@UBOT> help',
+      ts: '1.1',
+      channel: 'C1',
+      event_ts: '1.1',
+    },
+  });
+  const ts = String(Math.floor(Date.now() / 1000));
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-slack-request-timestamp': ts,
+        'x-slack-signature': signSlackRequest(SECRET, ts, body),
+      },
+      body,
+      signal: AbortSignal.timeout(5000),
+    });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false; // refused (the process is stopping): the platform retries
+  }
+}
+
+describe('SIGTERM during load', () => {
+  it('stops a serving deckhand start cleanly: every event ends as exactly one succeeded task', async () => {
+    const port = await freePort();
+    const first = await startDeckhand(port);
+    const ids = Array.from({ length: 120 }, (_, i) => `EvSig${i}`);
+    const acked = new Set<string>();
+    // 40 events/s; SIGTERM a third of the way in, while requests and tasks are in flight.
+    const sends: Promise<void>[] = [];
+    for (const [i, id] of ids.entries()) {
+      if (i === 40) first.kill('SIGTERM');
+      sends.push(deliver(port, id).then((ok) => void (ok && acked.add(id))));
+      await sleep(25);
+    }
+    await Promise.all(sends);
+    expect(await exitOf(first)).toBe(0);
+
+    // The platform redelivers what was not acked, to the next process on the same address.
+    const second = await startDeckhand(port);
+    for (const id of ids.filter((id) => !acked.has(id))) if (await deliver(port, id)) acked.add(id);
+    expect(acked.size).toBe(ids.length);
+
+    const tasks = await until(async () => {
+      const all = await store.listTasks({}, 1000);
+      return all.length >= ids.length && all.every((t) => t.status === 'succeeded') ? all : undefined;
+    });
+    expect(tasks.map((t) => t.source.eventId).sort()).toEqual([...ids].sort());
+    second.kill('SIGTERM');
+    expect(await exitOf(second)).toBe(0);
+  }, 120_000);
+
+  it('releases tasks still running after the grace period, and another worker finishes each once', async () => {
+    const source = { platform: 'terminal' as const, channelId: 'sigterm' };
+    const quick = await store.enqueueTask({ kind: 'crash.test', source, maxAttempts: 1 });
+    const stopping = spawn(process.execPath, ['--import', 'tsx', CRASH_WORKER, uri, '20000', 'stopping'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(stopping);
+    const started = (id: string) =>
+      store.models.AuditEntry.countDocuments({ action: 'work.started', target: id });
+    await until(() => started(quick.id));
+    const slow = await store.enqueueTask({ kind: 'crash.test', source, maxAttempts: 1 });
+    await until(() => started(slow.id));
+
+    // Both are 20 s tasks; the worker's grace is 5 s, so it must release them, not drop them.
+    stopping.kill('SIGTERM');
+    expect(await exitOf(stopping)).toBe(0);
+    for (const task of [quick, slow])
+      expect(await store.getTask(task.id)).toMatchObject({ status: 'queued' });
+
+    const next = spawn(process.execPath, ['--import', 'tsx', CRASH_WORKER, uri, '0', 'next'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(next);
+    for (const task of [quick, slow]) {
+      const done = await until(async () => {
+        const t = await store.getTask(task.id);
+        return t?.status === 'succeeded' ? t : undefined;
+      });
+      // A release does not use up the attempt: maxAttempts 1 still got its second run.
+      expect(done.result).toEqual({ by: 'next' });
+      expect(await store.models.AuditEntry.countDocuments({ action: 'work.done', target: task.id })).toBe(1);
+    }
+  }, 90_000);
+});
