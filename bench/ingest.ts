@@ -121,7 +121,12 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
   const port = 30000 + Math.floor(Math.random() * 20000);
   const child: ChildProcess = spawn(
     process.execPath,
-    [resolve(import.meta.dirname, '../bin/deckhand.js'), 'start'],
+    [
+      // For profiling the server, e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      resolve(import.meta.dirname, '../bin/deckhand.js'),
+      'start',
+    ],
     {
       env: {
         PATH: process.env.PATH,

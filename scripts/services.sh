@@ -69,7 +69,9 @@ mongo_up() {
     if [ -z "$port" ] || port_open "$port"; then port="$(free_port)"; fi
     mkdir -p "$STATE_DIR/ferretdb-data"
     say "starting FerretDB on 127.0.0.1:$port (data in $STATE_DIR/ferretdb-data)"
-    nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb-data/" \
+    # _txlock=immediate: a write transaction takes SQLite's lock when it begins and waits for it (up to
+    # FerretDB's busy_timeout); deferred ones fail with SQLITE_BUSY when two connections upgrade at once.
+    nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb-data/?_txlock=immediate" \
       --listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=warn --state-dir="$STATE_DIR" \
       >"$log" 2>&1 </dev/null 9>&- &
     echo $! >"$pidf"; echo "$port" >"$portf"
@@ -85,7 +87,7 @@ redis_up() {
   if ! pid_alive "$pidf" || ! port_open "$(cat "$portf" 2>/dev/null || echo 1)"; then
     if ! command -v redis-server >/dev/null; then
       say "installing Debian's redis-server"
-      (as_root apt-get install -y redis-server >"$STATE_DIR/apt-redis.log" 2>&1) \
+      (as_root apt-get install -y redis-server >"$STATE_DIR/apt-redis.log" 2>&1 9>&-) \
         || fail "Redis: apt-get install redis-server failed (see $STATE_DIR/apt-redis.log); install it or set REDIS_URL"
     fi
     local port; port="$(cat "$portf" 2>/dev/null || true)"
@@ -110,11 +112,11 @@ docker_up() {
   if ! docker_ok; then
     if ! command -v dockerd >/dev/null; then
       say "installing Debian's docker.io"
-      (as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io >"$STATE_DIR/apt-docker.log" 2>&1) \
+      (as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io >"$STATE_DIR/apt-docker.log" 2>&1 9>&-) \
         || fail "Docker: apt-get install docker.io failed (see $STATE_DIR/apt-docker.log)"
     fi
     say "starting dockerd"
-    (as_root nohup dockerd >"$STATE_DIR/dockerd.log" 2>&1 </dev/null &) || fail "Docker: cannot start dockerd (needs root)"
+    (as_root nohup dockerd >"$STATE_DIR/dockerd.log" 2>&1 </dev/null 9>&- &) || fail "Docker: cannot start dockerd (needs root)"
     echo started >"$STATE_DIR/dockerd.started"
     for _ in $(seq 1 300); do docker_ok && break; sleep 0.2; done
     docker_ok || fail "Docker: dockerd did not answer within 60s; last log lines:
@@ -129,7 +131,9 @@ case "${1:-}" in
   up)
     # Several test runners may call `up` at once: one at a time, the others then reuse what it started.
     # The daemons below are started with 9>&-: one that inherited the lock would hold it forever.
-    exec 9>"$STATE_DIR/up.lock"; flock 9
+    exec 9>"$STATE_DIR/up.lock"
+    flock -w 600 9 || fail "another 'services.sh up' has held $STATE_DIR/up.lock for 10 minutes; a daemon it
+started may have inherited the lock (lsof $STATE_DIR/up.lock), stop that process and try again"
     # Optional list of services: `up mongo` starts only the database (Deckhand's embedded default).
     shift; wanted="${*:-mongo redis docker}"
     case " $wanted " in *" mongo "*) mongo_up ;; esac

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ExpressReceiver } from '@slack/bolt';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { type Config, DeckhandError, type Logger, withLogContext } from '../core/index.js';
 import { parseGitHubWebhook, verifyGitHubSignature } from '../github/index.js';
 import type { Store } from '../store/index.js';
@@ -28,6 +28,8 @@ export interface ServerDeps {
   redisPing?: () => Promise<unknown>;
   /** The process's metrics (shared with the worker); a fresh registry when omitted. */
   metrics?: Metrics;
+  /** agendash for the scheduler's jobs, mounted at /admin/jobs/ behind the admin token. */
+  jobsDashboard?: Router;
 }
 
 /**
@@ -180,7 +182,12 @@ export function createHttpApp(deps: ServerDeps) {
   });
   app.use(
     '/admin',
-    createAdminRouter({ store: deps.store, token: secrets.DECKHAND_ADMIN_TOKEN, logger: log }),
+    createAdminRouter({
+      store: deps.store,
+      token: secrets.DECKHAND_ADMIN_TOKEN,
+      logger: log,
+      ...(deps.jobsDashboard ? { jobsDashboard: deps.jobsDashboard } : {}),
+    }),
   );
 
   // Errors from body parsing (413), verification (401/503), parsing (400); anything else is a 500

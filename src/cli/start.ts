@@ -15,7 +15,12 @@ import { createWorker } from '../bots/worker.js';
 import { createLogger, DeckhandError, loadConfig } from '../core/index.js';
 import { createGitHubWork, sinkClientFor } from '../github/index.js';
 import { createDockerClient, dockerConfigured, reapOrphans } from '../runners/index.js';
-import { digestSummariser, githubOctokitFor, schedulerFromConfig } from '../scheduler/index.js';
+import {
+  digestSummariser,
+  githubOctokitFor,
+  jobsDashboardRouter,
+  schedulerFromConfig,
+} from '../scheduler/index.js';
 import { openRuntime } from './runtime.js';
 
 /** web: serve requests only (stateless, scale freely); worker: run tasks only; all: both. */
@@ -94,6 +99,7 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
     logger: log,
     metrics,
     ...(runtime.redis ? { redisPing: () => runtime.redis!.ping() } : {}),
+    ...(config.secrets.DECKHAND_ADMIN_TOKEN ? { jobsDashboard: jobsDashboardRouter(runtime.store) } : {}),
   });
   const server = await listen(app, config.port);
   const address = server.address();

@@ -33,6 +33,7 @@ export {
   agendashRouter,
   createScheduler,
   JOBS_COLLECTION,
+  jobsDashboardRouter,
   type Scheduler,
   type SchedulerOptions,
 } from './scheduler.js';

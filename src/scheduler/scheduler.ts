@@ -205,3 +205,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 export function agendashRouter(scheduler: Pick<Scheduler, 'agenda'>): Router {
   return createExpressMiddleware(scheduler.agenda);
 }
+
+/**
+ * agendash over the store's jobs for any process, web replicas included: an Agenda that is never
+ * started only reads and edits the jobs collection, so showing the dashboard runs no job here.
+ */
+export function jobsDashboardRouter(store: Pick<Store, 'db'>): Router {
+  const agenda = new Agenda({
+    backend: new MongoBackend({ mongo: store.db, collection: JOBS_COLLECTION }),
+    name: 'agendash',
+  });
+  return createExpressMiddleware(agenda);
+}

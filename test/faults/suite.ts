@@ -147,6 +147,20 @@ async function main(): Promise<number> {
       if (queued + running === 0) break;
       if (Date.now() > drainDeadline) {
         say(`queue did not drain: ${queued} queued, ${running} running`);
+        // What a stuck task looks like in each of the queue's three records, for whoever debugs it.
+        const stuck = await store.models.Task.find({ status: { $in: ['queued', 'running'] } })
+          .limit(3)
+          .lean();
+        for (const task of stuck) {
+          const [entry, transitions] = await Promise.all([
+            store.models.TaskQueueEntry.findById(task._id).lean(),
+            store.models.TaskTransition.find({ taskId: task._id }).lean(),
+          ]);
+          const { status, attempts, maxAttempts, leaseOwner, leaseExpiresAt, runAfter } = task;
+          say(
+            `stuck ${String(task._id)}: ${JSON.stringify({ status, attempts, maxAttempts, leaseOwner, leaseExpiresAt, runAfter, entry, transitions: transitions.map((t) => ({ attempt: t.attempt, phase: t.phase, by: t.by, status: t.set.status, at: t.at })) })}`,
+          );
+        }
         for (const p of processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null)) {
           const text = await fetch(`http://127.0.0.1:${p.port}/metrics`, {
             signal: AbortSignal.timeout(3000),

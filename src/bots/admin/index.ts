@@ -1,7 +1,8 @@
 /**
  * /admin: tasks, runs, schedules and spend per workspace for operators, behind DECKHAND_ADMIN_TOKEN.
  * Unset token: 503 naming the variable (the page is off, not open). Wrong token: 401.
- * GET /admin is the page; GET /admin/api/summary the same data as JSON.
+ * GET /admin is the page; GET /admin/api/summary the same data as JSON; /admin/jobs/ is agendash
+ * (Agenda's own dashboard) when the process was given one, behind the same token.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
@@ -18,6 +19,8 @@ export interface AdminOptions {
   /** DECKHAND_ADMIN_TOKEN; undefined turns the page off (503). */
   token: string | undefined;
   logger: Logger;
+  /** agendash for the scheduler's jobs, served at /admin/jobs/ after the token check. */
+  jobsDashboard?: Router;
 }
 
 const loginSchema = z.object({ token: z.string().min(1).max(4096) });
@@ -107,7 +110,16 @@ export function createAdminRouter(options: AdminOptions): Router {
     }
   }
 
-  router.get('/', (req, res) => view(req, res, (v) => res.type('html').send(renderDashboard(v))));
+  if (options.jobsDashboard) {
+    const dashboard = options.jobsDashboard;
+    // agendash sets its own CSP (its page needs scripts), replacing the strict one set above.
+    router.use('/jobs', dashboard);
+  }
+  router.get('/', (req, res) =>
+    view(req, res, (v) =>
+      res.type('html').send(renderDashboard(v, { jobs: Boolean(options.jobsDashboard) })),
+    ),
+  );
   router.get('/api/summary', (req, res) => view(req, res, (v) => res.json(v)));
   return router;
 }

@@ -329,14 +329,21 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
       let requeued = 0;
       let failed = 0;
       const failedTasks: TaskRecord[] = [];
+      let firstError: unknown;
       for (const entry of await index.expired(now, 500)) {
-        const swept = await sweep(entry, now);
+        // One entry's failure (a busy or restarting store) must not leave the rest of the list
+        // unswept until the next round: carry on, and report the first error once the list is done.
+        const swept = await sweep(entry, now).catch((error: unknown) => {
+          firstError ??= error;
+          return undefined;
+        });
         if (swept?.requeued) requeued++;
         else if (swept) {
           failed++;
           failedTasks.push(swept.task);
         }
       }
+      if (firstError !== undefined && requeued + failed === 0) throw firstError;
       return { requeued, failed, failedTasks };
     },
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline } from '../../../src/bots/pipeline.js';
 import { createHttpApp, listen } from '../../../src/bots/server.js';
 import { createLogger, loadConfig } from '../../../src/core/index.js';
+import { jobsDashboardRouter } from '../../../src/scheduler/index.js';
 import type { Store } from '../../../src/store/index.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
 
@@ -18,10 +19,16 @@ const source = (workspaceId: string) => ({ platform: 'slack' as const, workspace
 let store: Store;
 const servers: Server[] = [];
 
-async function serve(env: Record<string, string>): Promise<string> {
+async function serve(env: Record<string, string>, options: { jobs?: boolean } = {}): Promise<string> {
   const config = loadConfig({ ...env, PORT: '0' });
   const logger = createLogger({ level: 'silent', pretty: false });
-  const { app } = createHttpApp({ config, store, pipeline: createPipeline(store), logger });
+  const { app } = createHttpApp({
+    config,
+    store,
+    pipeline: createPipeline(store),
+    logger,
+    ...(options.jobs ? { jobsDashboard: jobsDashboardRouter(store) } : {}),
+  });
   const server = await listen(app, 0, '127.0.0.1');
   servers.push(server);
   const address = server.address();
@@ -152,6 +159,23 @@ describe('the admin page', () => {
     ]);
     expect(view.schedules.map((s) => s.name)).toEqual(['weekly digest']);
     expect(view.runs.map((r) => r.status).sort()).toEqual(['succeeded', 'timeout']);
+  });
+
+  it('serves the scheduled jobs dashboard (agendash) only behind the admin token', async () => {
+    const base = await serve({ DECKHAND_ADMIN_TOKEN: TOKEN }, { jobs: true });
+    const anonymous = await fetch(`${base}/admin/jobs/api`);
+    expect(anonymous.status).toBe(401);
+    const wrong = await fetch(`${base}/admin/jobs/api`, { headers: { authorization: 'Bearer wrong' } });
+    expect(wrong.status).toBe(401);
+    const res = await fetch(`${base}/admin/jobs/api`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { jobs: unknown[]; total: number };
+    expect(Array.isArray(body.jobs)).toBe(true);
+    const page = await fetch(`${base}/admin/jobs/`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const dashboard = await fetch(`${base}/admin`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(await dashboard.text()).toContain('href="/admin/jobs/"');
   });
 
   const hasChromium = existsSync(CHROMIUM);
