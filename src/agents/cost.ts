@@ -52,6 +52,16 @@ export interface CostMeterOptions {
   logger?: Logger;
   /** How long a workspace's month spend is trusted before it is summed again (other replicas spend too). */
   cacheMs?: number;
+  /** Told of every model call that was charged (the process's metrics: tokens and cost per model). */
+  onCall?: (call: ModelCallCharge) => void;
+}
+
+export interface ModelCallCharge {
+  workspaceKey: string;
+  modelId: string;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
 }
 
 export function createCostMeter(options: CostMeterOptions) {
@@ -84,10 +94,15 @@ export function createCostMeter(options: CostMeterOptions) {
       return (tokensIn * price.inputPerMTok + tokensOut * price.outputPerMTok) / 1_000_000;
     },
 
-    /** Adds a recorded call's cost to the cached month spend. */
-    add(workspaceKey: string, usd: number): void {
+    /** Adds a recorded call's cost to the cached month spend (and reports the call, when given). */
+    add(
+      workspaceKey: string,
+      usd: number,
+      call?: { modelId: string; tokensIn: number; tokensOut: number },
+    ): void {
       const cached = spend.get(workspaceKey);
       if (cached) cached.usd += usd;
+      if (call) options.onCall?.({ workspaceKey, costUsd: usd, ...call });
     },
 
     spent,

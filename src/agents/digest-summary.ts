@@ -80,7 +80,7 @@ export function createDigestSummariser(deps: DigestSummaryDeps) {
       costUsd,
       workspaceKey,
     });
-    deps.cost.add(workspaceKey, costUsd);
+    deps.cost.add(workspaceKey, costUsd, { modelId, tokensIn, tokensOut });
     return text.trim();
   };
 }

@@ -6,7 +6,7 @@ import type { CodeRunner, Orchestrator } from '../bots/index.js';
 import type { Config, Logger } from '../core/index.js';
 import type { Reviewer, WorkspaceAgent } from '../github/index.js';
 import type { Store } from '../store/index.js';
-import { createCostMeter, formatUsage, usageSummary } from './cost.js';
+import { createCostMeter, formatUsage, type ModelCallCharge, usageSummary } from './cost.js';
 import { createDigestSummariser, DIGEST_SUMMARY_TASK, type DigestSummariser } from './digest-summary.js';
 import { githubAgentPorts } from './github-ports.js';
 import { createOrchestrator } from './orchestrator.js';
@@ -37,6 +37,8 @@ export interface AgentDeps {
   updateIntervalMs?: number;
   /** How the chain waits between retries (tests record the waits instead of sleeping). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Every charged model call (tokens and cost), for the process's metrics. */
+  onModelCall?: (call: ModelCallCharge) => void;
 }
 
 export interface Agent {
@@ -106,6 +108,7 @@ export async function orchestratorFromConfig(config: Config, deps: AgentDeps): P
     prices: m.prices,
     monthlyBudgetUsd: m.monthlyBudgetUsd,
     ...(log ? { logger: log } : {}),
+    ...(deps.onModelCall ? { onCall: deps.onModelCall } : {}),
   });
   const orchestrator = createOrchestrator({
     store: deps.store,

@@ -105,7 +105,7 @@ export function githubAgentPorts(deps: GithubAgentDeps): {
       }
     }
     const costUsd = deps.cost.costOf(modelId, tokensIn, tokensOut);
-    deps.cost.add(workspaceKey, costUsd);
+    deps.cost.add(workspaceKey, costUsd, { modelId, tokensIn, tokensOut });
     const [owner = '', name = ''] = repo.split('/');
     const conversation = await deps.store.upsertConversation({
       platform: 'github',

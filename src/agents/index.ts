@@ -2,6 +2,7 @@ export {
   type CostMeter,
   createCostMeter,
   formatUsage,
+  type ModelCallCharge,
   monthStart,
   taskUsage,
   type UsageSummary,

@@ -73,7 +73,7 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
     step: { text: string; toolCalls: ToolCall[]; modelId: string; tokensIn: number; tokensOut: number },
   ): void {
     const costUsd = cost.costOf(step.modelId, step.tokensIn, step.tokensOut);
-    cost.add(turn.workspaceKey, costUsd);
+    cost.add(turn.workspaceKey, costUsd, step);
     record(turn, {
       role: 'assistant',
       text: step.text.slice(0, STORED_TEXT_MAX),

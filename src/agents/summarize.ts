@@ -70,7 +70,7 @@ export async function summarizeIfNeeded(memory: Memory, deps: SummarizeDeps): Pr
     taskId: deps.turn.taskId,
     workspaceKey: deps.turn.workspaceKey,
   });
-  deps.cost.add(deps.turn.workspaceKey, costUsd);
+  deps.cost.add(deps.turn.workspaceKey, costUsd, { modelId, tokensIn, tokensOut });
   deps.logger?.info(
     { conversation: deps.turn.conversationId, summarised: older.length, tokensBefore: total },
     'summarised older turns of a thread',

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { type Agent, orchestratorFromConfig } from '../agents/index.js';
+import { recordModelUsage } from '../bots/metrics.js';
 import { createPipeline, type Pipeline } from '../bots/pipeline.js';
 import type { CodeRunner, Orchestrator } from '../bots/router.js';
 import { type Config, createRateLimits, DeckhandError, type Logger, type RateLimits } from '../core/index.js';
@@ -95,6 +96,18 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       : {}),
     // schedule_digest / list_schedules: the same schedules `digest add` and `deckhand schedules` use.
     scheduler: schedulerToolPort(store),
+    // deckhand_model_tokens_total / _cost_usd_total on /metrics, per provider and model.
+    onModelCall: (call) => {
+      const at = call.modelId.indexOf(':');
+      recordModelUsage({
+        provider: at > 0 ? call.modelId.slice(0, at) : 'unknown',
+        model: at > 0 ? call.modelId.slice(at + 1) : call.modelId,
+        workspaceId: call.workspaceKey,
+        tokensIn: call.tokensIn,
+        tokensOut: call.tokensOut,
+        costUsd: call.costUsd,
+      });
+    },
   });
   return {
     config,

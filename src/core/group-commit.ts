@@ -16,10 +16,14 @@ export interface GroupCommit<I, O> {
 
 export function createGroupCommit<I, O>(
   write: (items: I[]) => Promise<ItemResult<O>[]>,
-  options: { maxBatch?: number; maxInFlight?: number } = {},
+  options: { maxBatch?: number; maxInFlight?: number; writeTimeoutMs?: number } = {},
 ): GroupCommit<I, O> {
   const maxBatch = options.maxBatch ?? 256;
   const maxInFlight = options.maxInFlight ?? 1;
+  // One write that never settles (a connection lost mid-reply) would hold the only slot and stall
+  // every later item for good. Past this, its items fail (not acked, so the platform retries and
+  // the unique keys dedupe whatever did land) and the slot moves on.
+  const writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
   type Waiting = { item: I; resolve: (value: O) => void; reject: (error: unknown) => void };
   let pending: Waiting[] = [];
   let inFlight = 0;
@@ -40,8 +44,15 @@ export function createGroupCommit<I, O>(
     const batch = pending.slice(0, maxBatch);
     pending = pending.slice(batch.length);
     inFlight++;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const results = await write(batch.map((w) => w.item));
+      const timedOut = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`group commit: the write did not settle within ${writeTimeoutMs} ms`)),
+          writeTimeoutMs,
+        );
+      });
+      const results = await Promise.race([write(batch.map((w) => w.item)), timedOut]);
       batch.forEach((waiting, i) => {
         const result = results[i];
         if (!result) waiting.reject(new Error('group commit: the writer returned no result for an item'));
@@ -51,6 +62,7 @@ export function createGroupCommit<I, O>(
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
     } finally {
+      clearTimeout(timer);
       inFlight--;
       if (pending.length > 0) schedule();
       else if (inFlight === 0) for (const done of idle.splice(0)) done();

@@ -2,7 +2,7 @@
  * Deckhand's periodic work on Agenda 6 (@agendajs/mongo-backend on the store's own connection):
  *
  * - `digests:sweep`, every few seconds: posts due digests (runner.ts decides exactly-once).
- * - `store:purge`, hourly: old deliveries, task transitions and digest runs.
+ * - `store:purge`, hourly: old deliveries, task transitions, digest runs and followed threads.
  * - `tasks:requeue-expired`: running tasks whose worker stopped renewing go back to the queue.
  * - `sandbox:reap:<host>`: orphaned sandbox containers on this host's Docker engine (one job per
  *   host, because a container's owner pid means something only on its own host).
@@ -42,6 +42,8 @@ export interface SchedulerOptions extends DigestRunnerOptions {
   purgeMinutes?: number;
   leaseSweepSeconds?: number;
   reapMinutes?: number;
+  /** Threads Deckhand took part in are forgotten after this many days (replies there stop reaching it). */
+  botThreadRetentionDays?: number;
   /** Deliveries and finished task transitions older than this are purged. */
   deliveryRetentionHours?: number;
   runRetentionDays?: number;
@@ -139,12 +141,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   agenda.define('store:purge', async () => {
     const now = Date.now();
     const cutoff = new Date(now - (options.deliveryRetentionHours ?? 72) * 3_600_000);
-    const [deliveries, transitions, digestRuns] = await Promise.all([
+    const [deliveries, transitions, digestRuns, botThreads] = await Promise.all([
       store.purgeDeliveries(cutoff),
       store.purgeTaskTransitions(cutoff),
       store.purgeDigestRuns(new Date(now - (options.runRetentionDays ?? 30) * 86_400_000)),
+      // Threads Deckhand took part in: a reply there continues the conversation for this long.
+      store.purgeBotThreads(new Date(now - (options.botThreadRetentionDays ?? 30) * 86_400_000)),
     ]);
-    log.info({ deliveries, transitions, digestRuns }, 'purged old records');
+    log.info({ deliveries, transitions, digestRuns, botThreads }, 'purged old records');
   });
   agenda.define('tasks:requeue-expired', async () => {
     const { requeued, failed, failedTasks } = await store.requeueExpiredLeases();

@@ -41,6 +41,9 @@ export async function connectMongo(uri: string, options: ConnectOptions = {}): P
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000,
       autoIndex: false, // indexes are built once, explicitly, by ensureIndexes at start
       autoCreate: false,
+      // While the server is away, fail each operation after server selection (serverSelectionTimeoutMS)
+      // instead of parking it in mongoose's buffer: callers answer 503 or retry on their own schedule.
+      bufferCommands: false,
     });
     try {
       await connection.asPromise();

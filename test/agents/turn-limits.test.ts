@@ -4,7 +4,7 @@
  */
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SchedulerToolPort, taskUsage } from '../../src/agents/index.js';
+import { type ModelCallCharge, type SchedulerToolPort, taskUsage } from '../../src/agents/index.js';
 import type { Store } from '../../src/store/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
@@ -66,6 +66,28 @@ describe('turn limits', () => {
 });
 
 describe('status', () => {
+  it('reports every charged model call with its tokens and cost (for /metrics)', async () => {
+    const calls: ModelCallCharge[] = [];
+    const agent = await makeAgent(testConfig({ default: 'anthropic:claude-sonnet-4-6' }), {
+      store,
+      onModelCall: (call) => calls.push(call),
+    });
+    nock('https://api.anthropic.com')
+      .post('/v1/messages')
+      .reply(200, anthropic.answer(['Hello there.'], { input: 1200, output: 80 }), SSE_HEADERS);
+    const event = testEvent('hello', { threadId: 'metered' });
+    const outcome = await chat(store, agent, event);
+    expect(outcome.messages.join('')).toContain('Hello there.');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({
+      workspaceKey: `${event.platform}:${event.workspaceId}`,
+      modelId: 'anthropic:claude-sonnet-4-6',
+      tokensIn: 1200,
+      tokensOut: 80,
+    });
+    expect(calls[0]?.costUsd).toBeGreaterThanOrEqual(0);
+  });
+
   it("shows this month's model usage of the workspace", async () => {
     const agent = await makeAgent(testConfig({ default: 'anthropic:claude-sonnet-4-6' }), { store });
     nock('https://api.anthropic.com')
