@@ -86,8 +86,12 @@ async function main(): Promise<number> {
     const windows = { storeDown: { from: 0, to: 0 }, modelDown: { from: 0 } };
     let modelFailing = false;
 
+    // Each fault starts at its own time from the start of traffic (restarts take a while; relative
+    // sleeps drifted until the model outage began after the last event was sent).
+    const trafficStart = Date.now();
+    const sleepUntil = (offsetMs: number) => sleep(Math.max(0, trafficStart + offsetMs - Date.now()));
     const faults = (async () => {
-      await sleep(SCHEDULE.killWorker);
+      await sleepUntil(SCHEDULE.killWorker);
       const victim = processes.find((p) => p.name === 'worker-1');
       victim?.child.kill('SIGKILL');
       say('SIGKILL worker-1');
@@ -95,7 +99,7 @@ async function main(): Promise<number> {
       processes.push(await startDeckhand('worker-3', 'worker', env, log));
       say('worker-3 started in its place');
 
-      await sleep(Math.max(0, SCHEDULE.storeDown - SCHEDULE.killWorker - 2000));
+      await sleepUntil(SCHEDULE.storeDown);
       await services.stop('ferretdb');
       windows.storeDown.from = Date.now();
       say('FerretDB stopped');
@@ -104,14 +108,14 @@ async function main(): Promise<number> {
       windows.storeDown.to = Date.now();
       say(`FerretDB back after ${windows.storeDown.to - windows.storeDown.from} ms`);
 
-      await sleep(Math.max(0, SCHEDULE.redisDown - SCHEDULE.storeDown - SCHEDULE.storeDownMs));
+      await sleepUntil(SCHEDULE.redisDown);
       await services.stop('redis');
       say('Redis stopped');
       await sleep(SCHEDULE.redisDownMs);
       await services.start('redis');
       say('Redis back');
 
-      await sleep(Math.max(0, SCHEDULE.modelDown - SCHEDULE.redisDown - SCHEDULE.redisDownMs));
+      await sleepUntil(SCHEDULE.modelDown);
       standIns.armModelOutage(SCHEDULE.modelDownMs);
       modelFailing = true;
       windows.modelDown.from = Date.now();
@@ -122,7 +126,7 @@ async function main(): Promise<number> {
 
     // Steady rate; free-form questions (for the model) from the model outage on, commands before.
     const total = RATE * SECONDS;
-    const started = Date.now();
+    const started = trafficStart;
     let chats = 0;
     for (let i = 0; i < total; i++) {
       const wait = started + (i * 1000) / RATE - Date.now();

@@ -85,12 +85,14 @@ export function taskDecisions(models: Models, index: TaskIndex) {
   /**
    * Applies a decided end to the task and the live-task list. A requeue is listed only once the task
    * shows it: listed earlier, the next attempt could be claimed and then overwritten by this write.
-   * A finished task is unlisted alongside; if a crash lets only that land, the task shows running
-   * unlisted until the reconcile at the next process start lists it and the sweep re-applies the end.
+   * A finished task is unlisted only after the task shows its end: unlisted first (or alongside, as
+   * before), a lost task write left it running and off the list the sweeper reads, so nobody re-applied
+   * the end until the next full reconcile (npm run test:faults: one event never finished).
    */
   async function applyEnd(task: LeanTask, set: Record<string, unknown>): Promise<void> {
     if (set.status !== 'queued') {
-      await Promise.all([apply(task._id, set), index.finished(task._id, task.attempts)]);
+      await apply(task._id, set);
+      await index.finished(task._id, task.attempts);
       return;
     }
     await apply(task._id, set);
