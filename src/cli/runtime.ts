@@ -70,6 +70,10 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     retryBaseMs: config.tasks.retryBaseMs,
     defaultMaxAttempts: config.tasks.maxAttempts,
     onRetry: (attempt, error) => log.warn({ attempt, err: error }, 'database not reachable yet; retrying'),
+    onReopen: (outcome) =>
+      outcome === 'reopened'
+        ? log.warn('database connection was down for 30 s; reopened it')
+        : log.warn({ err: outcome }, 'database connection is still down; will try reopening again'),
   });
   let redis: Redis | undefined;
   if (config.redis.url) {

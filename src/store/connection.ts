@@ -25,6 +25,68 @@ function databaseOf(uri: string): string | undefined {
   return match?.[1] ? decodeURIComponent(match[1]) : undefined;
 }
 
+function mongooseOptions(uri: string, options: ConnectOptions) {
+  return {
+    dbName: databaseOf(uri) ?? 'deckhand',
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000,
+    autoIndex: false, // indexes are built once, explicitly, by ensureIndexes at start
+    autoCreate: false,
+    // While the server is away, fail each operation after server selection (serverSelectionTimeoutMS)
+    // instead of parking it in mongoose's buffer: callers answer 503 or retry on their own schedule.
+    bufferCommands: false,
+  };
+}
+
+/**
+ * Reopens a connection that has stayed disconnected for `afterMs`. After a database restart the
+ * driver usually reconnects on its own, but npm run test:faults caught one worker whose server
+ * monitor never did: every operation failed server selection with the same stale "connection 3
+ * closed" for minutes while the other processes were fine. A fresh client is cheap next to that;
+ * while the server is really down, the reopen fails and is tried again after another `afterMs`.
+ */
+export function watchConnection(
+  connection: Connection,
+  uri: string,
+  options: ConnectOptions & { afterMs: number; onReopen?: (outcome: 'reopened' | Error) => void },
+): { stop(): void } {
+  let downSince: number | undefined;
+  let reopening = false;
+  let stopped = false;
+  const timer = setInterval(
+    () => {
+      if (stopped || reopening) return;
+      if (connection.readyState === mongoose.ConnectionStates.connected) {
+        downSince = undefined;
+        return;
+      }
+      downSince ??= Date.now();
+      if (Date.now() - downSince < options.afterMs) return;
+      reopening = true;
+      void (async () => {
+        try {
+          await connection.close();
+          if (stopped) return;
+          await connection.openUri(uri, mongooseOptions(uri, options));
+          options.onReopen?.('reopened');
+        } catch (error) {
+          options.onReopen?.(error instanceof Error ? error : new Error(String(error)));
+        } finally {
+          reopening = false;
+          downSince = Date.now();
+        }
+      })();
+    },
+    Math.min(5000, Math.max(100, Math.floor(options.afterMs / 4))),
+  );
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
 export async function connectMongo(uri: string, options: ConnectOptions = {}): Promise<Connection> {
   if (!/^mongodb(\+srv)?:\/\//.test(uri)) {
     throw new DeckhandError(
@@ -36,15 +98,7 @@ export async function connectMongo(uri: string, options: ConnectOptions = {}): P
   let delay = options.retryDelayMs ?? 250;
   let lastError: Error | undefined;
   for (let attempt = 0; attempt <= retries; attempt++) {
-    const connection = mongoose.createConnection(uri, {
-      dbName: databaseOf(uri) ?? 'deckhand',
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5000,
-      autoIndex: false, // indexes are built once, explicitly, by ensureIndexes at start
-      autoCreate: false,
-      // While the server is away, fail each operation after server selection (serverSelectionTimeoutMS)
-      // instead of parking it in mongoose's buffer: callers answer 503 or retry on their own schedule.
-      bufferCommands: false,
-    });
+    const connection = mongoose.createConnection(uri, mongooseOptions(uri, options));
     try {
       await connection.asPromise();
       return connection;

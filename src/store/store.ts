@@ -3,7 +3,7 @@
  * every other folder uses. Nothing outside src/store imports mongoose.
  */
 import type { Connection } from 'mongoose';
-import { type ConnectOptions, connectMongo, describeMongoUri } from './connection.js';
+import { type ConnectOptions, connectMongo, describeMongoUri, watchConnection } from './connection.js';
 import { type Models, registerModels } from './models/index.js';
 import { adminRepo } from './repo/admin.js';
 import { conversationRepo } from './repo/conversations.js';
@@ -17,9 +17,19 @@ export interface StoreOptions extends ConnectOptions, Partial<TaskQueueOptions> 
   uri: string;
   /** Build declared indexes before returning (default true). */
   ensureIndexes?: boolean;
+  /** Reopen the connection after it has been disconnected this long (default 30 s; 0: never). */
+  reopenAfterMs?: number;
+  /** Told when the connection was reopened, or why reopening failed (for the log). */
+  onReopen?: (outcome: 'reopened' | Error) => void;
 }
 
-function buildStore(connection: Connection, models: Models, host: string, queue: TaskQueueOptions) {
+function buildStore(
+  connection: Connection,
+  models: Models,
+  host: string,
+  queue: TaskQueueOptions,
+  watchdog?: { stop(): void },
+) {
   return {
     host,
     models,
@@ -63,6 +73,7 @@ function buildStore(connection: Connection, models: Models, host: string, queue:
     },
 
     async close(): Promise<void> {
+      watchdog?.stop();
       await connection.close();
     },
   };
@@ -73,10 +84,25 @@ export type Store = ReturnType<typeof buildStore>;
 export async function openStore(options: StoreOptions): Promise<Store> {
   const connection = await connectMongo(options.uri, options);
   const models = registerModels(connection);
-  const store = buildStore(connection, models, describeMongoUri(options.uri), {
-    retryBaseMs: options.retryBaseMs ?? 2000,
-    defaultMaxAttempts: options.defaultMaxAttempts ?? 3,
-  });
+  const reopenAfterMs = options.reopenAfterMs ?? 30_000;
+  const watchdog =
+    reopenAfterMs > 0
+      ? watchConnection(connection, options.uri, {
+          ...options,
+          afterMs: reopenAfterMs,
+          ...(options.onReopen ? { onReopen: options.onReopen } : {}),
+        })
+      : undefined;
+  const store = buildStore(
+    connection,
+    models,
+    describeMongoUri(options.uri),
+    {
+      retryBaseMs: options.retryBaseMs ?? 2000,
+      defaultMaxAttempts: options.defaultMaxAttempts ?? 3,
+    },
+    watchdog,
+  );
   if (options.ensureIndexes !== false) await store.ensureIndexes();
   return store;
 }
