@@ -56,6 +56,7 @@ export function createWorker(options: WorkerOptions) {
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let sweeper: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> | undefined;
   let unsubscribe: (() => void) | undefined;
 
   async function execute(task: TaskRecord, controller: AbortController): Promise<void> {
@@ -169,7 +170,8 @@ export function createWorker(options: WorkerOptions) {
       running = true;
       unsubscribe = options.pipeline?.onTask(() => wake?.());
       sweeper = setInterval(() => {
-        store
+        if (sweeping) return; // a slow store: one sweep at a time
+        sweeping = store
           .requeueExpiredLeases()
           .then(async (swept) => {
             if (swept.requeued || swept.failed)
@@ -183,7 +185,10 @@ export function createWorker(options: WorkerOptions) {
                 );
             }
           })
-          .catch((error: unknown) => log.warn({ err: error }, 'lease sweep failed'));
+          .catch((error: unknown) => log.warn({ err: error }, 'lease sweep failed'))
+          .finally(() => {
+            sweeping = undefined;
+          });
       }, sweepMs);
       sweeper.unref();
       loop = claimLoop();
@@ -195,6 +200,8 @@ export function createWorker(options: WorkerOptions) {
       if (sweeper) clearInterval(sweeper);
       wake?.();
       await loop;
+      // A sweep cut off by the store closing after stop() could leave a decided end unapplied.
+      await sweeping;
       // The grace timer is cleared once the tasks finish, so a quick stop does not hold the process open.
       let graceTimer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => {

@@ -14,7 +14,8 @@ const worker = createWorker({
   id: name,
   kinds: ['crash.test'],
   concurrency: 2,
-  leaseMs: 1500,
+  // Renewed every third of it; under a loaded CI machine 1.5 s expired mid-task and the sweeper took over.
+  leaseMs: 3000,
   pollMs: 50,
   sweepMs: 300,
   logger: createLogger({ level: 'silent', pretty: false }),
