@@ -241,7 +241,13 @@ export function createWorker(options: WorkerOptions) {
  */
 function isTransient(error: unknown): boolean {
   const name = (error as { name?: string }).name ?? '';
-  if (/^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|PoolCleared)Error$/.test(name)) return true;
+  // ClientClosed and TopologyClosed: an operation caught by the store reopening its connection.
+  if (
+    /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|PoolCleared|ClientClosed|TopologyClosed)Error$/.test(
+      name,
+    )
+  )
+    return true;
   // FerretDB's SQLite backend answers a write it could not lock in time with SQLITE_BUSY.
   return (
     name === 'MongoServerError' && /SQLITE_BUSY|database is locked/.test(String((error as Error).message))

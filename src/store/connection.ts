@@ -46,8 +46,7 @@ function mongooseOptions(uri: string, options: ConnectOptions) {
  */
 export function watchConnection(
   connection: Connection,
-  uri: string,
-  options: ConnectOptions & { afterMs: number; onReopen?: (outcome: 'reopened' | Error) => void },
+  options: { afterMs: number; onReopen?: (outcome: 'reopened' | Error) => void },
 ): { stop(): void } {
   let downSince: number | undefined;
   let reopening = false;
@@ -64,9 +63,12 @@ export function watchConnection(
       reopening = true;
       void (async () => {
         try {
-          await connection.close();
+          // The same MongoClient, closed and connected again: everything holding it (mongoose's
+          // models, Agenda's backend through store.db) works again without being rebuilt.
+          const client = connection.getClient();
+          await client.close();
           if (stopped) return;
-          await connection.openUri(uri, mongooseOptions(uri, options));
+          await client.connect();
           options.onReopen?.('reopened');
         } catch (error) {
           options.onReopen?.(error instanceof Error ? error : new Error(String(error)));

@@ -87,8 +87,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const reopenAfterMs = options.reopenAfterMs ?? 30_000;
   const watchdog =
     reopenAfterMs > 0
-      ? watchConnection(connection, options.uri, {
-          ...options,
+      ? watchConnection(connection, {
           afterMs: reopenAfterMs,
           ...(options.onReopen ? { onReopen: options.onReopen } : {}),
         })
