@@ -78,19 +78,32 @@ export function createWorker(options: WorkerOptions) {
 
   /** Runs one attempt; resolves with its outcome for the metrics. */
   async function executeTask(task: TaskRecord, controller: AbortController): Promise<string> {
+    // One renewal at a time, and none in flight once the attempt ends: on FerretDB an update is a
+    // read-then-write of the whole document, so a renewal that read the task before completeTask
+    // wrote it put 'running' back over 'succeeded' (npm run test:faults: tasks stuck running).
+    let renewing: Promise<void> | undefined;
     const renew = setInterval(
-      async () => {
-        try {
-          if (!(await store.renewLease(task.id, id, leaseMs))) {
-            log.warn({ task: task.id }, 'lost the lease (cancelled or taken over); stopping the task');
-            controller.abort(new Error('lease lost'));
+      () => {
+        if (renewing) return;
+        renewing = (async () => {
+          try {
+            if (!(await store.renewLease(task.id, id, leaseMs))) {
+              log.warn({ task: task.id }, 'lost the lease (cancelled or taken over); stopping the task');
+              controller.abort(new Error('lease lost'));
+            }
+          } catch (error) {
+            log.warn({ err: error, task: task.id }, 'lease renewal failed; will retry');
+          } finally {
+            renewing = undefined;
           }
-        } catch (error) {
-          log.warn({ err: error, task: task.id }, 'lease renewal failed; will retry');
-        }
+        })();
       },
       Math.max(200, Math.floor(leaseMs / 3)),
     );
+    const stopRenewing = async () => {
+      clearInterval(renew);
+      await renewing;
+    };
     // `cancel` marks the task in the store, possibly from another process; lease renewals would notice
     // only every leaseMs/3 (20 s by default), so running tasks are looked up by id every few seconds.
     const watch = setInterval(() => {
@@ -104,6 +117,7 @@ export function createWorker(options: WorkerOptions) {
     try {
       const result = await options.handler(task, { signal: controller.signal, workerId: id });
       if (controller.signal.aborted) return 'aborted';
+      await stopRenewing();
       await store.completeTask(task.id, id, result ?? null);
       return 'succeeded';
     } catch (error) {
@@ -113,6 +127,7 @@ export function createWorker(options: WorkerOptions) {
         (error as { userMessage?: string }).userMessage ?? (error as Error).message ?? String(error);
       const retryable = (error as { retryable?: boolean }).retryable ?? isTransient(error);
       log.warn({ err: error, task: task.id, attempt: task.attempts, retryable }, 'task attempt failed');
+      await stopRenewing();
       try {
         const outcome = await store.failTask(task.id, id, { code, message }, { retryable });
         if (outcome.status === 'failed') await options.onGiveUp?.(task, message);

@@ -83,6 +83,19 @@ export function taskDecisions(models: Models, index: TaskIndex) {
   }
 
   /**
+   * apply, then read the status back and apply again if another write put an older one over it:
+   * FerretDB runs an update as read-then-write of the whole document, so a lease renewal (or a late
+   * claim write) that read the task before this write can land after it and restore 'running'.
+   */
+  async function applyVerified(taskId: Types.ObjectId, set: Record<string, unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await apply(taskId, set);
+      const now = await Task.findById(taskId).select({ status: 1 }).lean<{ status: string }>();
+      if (!now || now.status === set.status || attempt >= 3) return;
+    }
+  }
+
+  /**
    * Applies a decided end to the task and the live-task list. A requeue is listed only once the task
    * shows it: listed earlier, the next attempt could be claimed and then overwritten by this write.
    * A finished task is unlisted only after the task shows its end: unlisted first (or alongside, as
@@ -91,10 +104,12 @@ export function taskDecisions(models: Models, index: TaskIndex) {
    */
   async function applyEnd(task: LeanTask, set: Record<string, unknown>): Promise<void> {
     if (set.status !== 'queued') {
-      await apply(task._id, set);
+      await applyVerified(task._id, set);
       await index.finished(task._id, task.attempts);
       return;
     }
+    // Not verified: once listed, the next attempt may legitimately show 'running' (a requeue that an
+    // old write did overwrite is claimed again from its entry, which heals it).
     await apply(task._id, set);
     await index.requeued({ ...task, ...set } as LeanTask);
   }
