@@ -69,9 +69,7 @@ mongo_up() {
     if [ -z "$port" ] || port_open "$port"; then port="$(free_port)"; fi
     mkdir -p "$STATE_DIR/ferretdb-data"
     say "starting FerretDB on 127.0.0.1:$port (data in $STATE_DIR/ferretdb-data)"
-    # _txlock=immediate: a write transaction takes SQLite's lock when it begins and waits for it (up to
-    # FerretDB's busy_timeout); deferred ones fail with SQLITE_BUSY when two connections upgrade at once.
-    nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb-data/?_txlock=immediate" \
+    nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb-data/" \
       --listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=warn --state-dir="$STATE_DIR" \
       >"$log" 2>&1 </dev/null 9>&- &
     echo $! >"$pidf"; echo "$port" >"$portf"

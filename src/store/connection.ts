@@ -11,6 +11,8 @@ export interface ConnectOptions {
   /** First backoff delay; doubled each attempt. */
   retryDelayMs?: number;
   serverSelectionTimeoutMs?: number;
+  /** No reply on a socket for this long fails the operation (default 60 s). */
+  socketTimeoutMs?: number;
   onRetry?: (attempt: number, error: Error) => void;
 }
 
@@ -34,6 +36,9 @@ function mongooseOptions(uri: string, options: ConnectOptions) {
     // While the server is away, fail each operation after server selection (serverSelectionTimeoutMS)
     // instead of parking it in mongoose's buffer: callers answer 503 or retry on their own schedule.
     bufferCommands: false,
+    // An operation whose reply never comes (a server that hung or vanished without closing the
+    // socket) fails after this instead of holding its caller (a claim loop, a lease renewal) forever.
+    socketTimeoutMS: options.socketTimeoutMs ?? 60_000,
   };
 }
 
