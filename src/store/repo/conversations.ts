@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import { DeckhandError } from '../../core/errors.js';
 import { guard } from '../errors.js';
@@ -33,28 +34,49 @@ function conversationObjectId(id: string): Types.ObjectId {
   return new Types.ObjectId(id);
 }
 
+function conversationIdFor(key: Required<ConversationKey>): Types.ObjectId {
+  const hex = createHash('sha256')
+    .update(`${key.platform}\u0000${key.workspaceId}\u0000${key.channelId}\u0000${key.threadId}`)
+    .digest('hex');
+  return new Types.ObjectId(hex.slice(0, 24));
+}
+
+function toConversationRecord({
+  _id,
+  ...rest
+}: ConversationDoc & { _id: Types.ObjectId }): ConversationRecord {
+  return { ...rest, id: String(_id) };
+}
+
 export function conversationRepo(models: Models) {
   const { Conversation, Message } = models;
   const windows = threadWindows(models);
   return {
-    /** The conversation for a thread, created on first use. Safe under concurrent first messages. */
+    /**
+     * The conversation for a thread, created on first use. Safe under concurrent first messages.
+     * Its _id derives from the thread, so finding it is a primary-key read: FerretDB pushes down
+     * only _id, and a filter on the thread scanned every conversation on every message.
+     */
     async upsertConversation(key: ConversationKey, title?: string): Promise<ConversationRecord> {
       const filter = { ...key, threadId: key.threadId ?? '' };
-      const doc = await guard('Conversation', () =>
-        Conversation.findOneAndUpdate(
-          filter,
-          { $setOnInsert: { ...filter, ...(title ? { title } : {}) } },
-          { upsert: true, returnDocument: 'after' },
-        ).lean<ConversationDoc & { _id: Types.ObjectId }>(),
-      ).catch(async (error: unknown) => {
-        // Two first messages racing on the unique index: the loser reads the winner's document.
-        const existing = await Conversation.findOne(filter).lean<ConversationDoc & { _id: Types.ObjectId }>();
-        if (existing) return existing;
+      const _id = conversationIdFor(filter);
+      type Lean = ConversationDoc & { _id: Types.ObjectId };
+      const found = await guard('Conversation', () => Conversation.findById(_id).lean<Lean>());
+      if (found) return toConversationRecord(found);
+      try {
+        const created = await guard('Conversation', () =>
+          Conversation.create({ _id, ...filter, ...(title ? { title } : {}) }),
+        );
+        return toConversationRecord(created.toObject() as Lean);
+      } catch (error) {
+        // Two first messages racing (same _id), or a conversation stored before ids were derived
+        // (the unique index on the thread): either way the thread's conversation exists.
+        const existing =
+          (await Conversation.findById(_id).lean<Lean>()) ??
+          (await Conversation.findOne(filter).lean<Lean>());
+        if (existing) return toConversationRecord(existing);
         throw error;
-      });
-      if (!doc) throw new Error('upsert returned no conversation');
-      const { _id, ...rest } = doc;
-      return { ...rest, id: String(_id) };
+      }
     },
 
     /** Stores the message, numbered in its conversation, and adds it to the thread's window. */

@@ -70,12 +70,12 @@ export function taskDecisions(models: Models, index: TaskIndex) {
     }
   }
 
-  /** The decision on record, by _id; one made before ids were derived is found by a scan. */
+  /**
+   * The decision on record, by its derived _id. (A fallback scan for decisions stored before ids
+   * were derived ran on every missing decision, a scan of the whole log on FerretDB; none predate it.)
+   */
   async function decisionOf(taskId: Types.ObjectId, attempt: number, phase: 'start' | 'end') {
-    return (
-      (await TaskTransition.findById(transitionId(taskId, attempt, phase)).lean<TaskTransitionDoc>()) ??
-      (await TaskTransition.findOne({ taskId, attempt, phase }).lean<TaskTransitionDoc>())
-    );
+    return TaskTransition.findById(transitionId(taskId, attempt, phase)).lean<TaskTransitionDoc>();
   }
 
   async function apply(taskId: Types.ObjectId, set: Record<string, unknown>): Promise<void> {
