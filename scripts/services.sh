@@ -4,6 +4,7 @@
 #                              start what is missing, print `export NAME=value` lines (eval-able)
 #   scripts/services.sh env    print the export lines for services that are already up
 #   scripts/services.sh down   stop what this script started
+# FERRETDB_DEBUG_ADDR=127.0.0.1:8089 exposes FerretDB's /debug/metrics (per-command counters) for profiling.
 # Idempotent: a second `up` reuses running services. Progress goes to stderr; stdout is only exports.
 # Honours MONGODB_URI, REDIS_URL and DOCKER_HOST when they are already set (nothing is started for them).
 set -euo pipefail
@@ -70,7 +71,7 @@ mongo_up() {
     mkdir -p "$STATE_DIR/ferretdb-data"
     say "starting FerretDB on 127.0.0.1:$port (data in $STATE_DIR/ferretdb-data)"
     nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb-data/" \
-      --listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=warn --state-dir="$STATE_DIR" \
+      --listen-addr="127.0.0.1:$port" --debug-addr="${FERRETDB_DEBUG_ADDR:--}" --telemetry=disable --log-level=warn --state-dir="$STATE_DIR" \
       >"$log" 2>&1 </dev/null 9>&- &
     echo $! >"$pidf"; echo "$port" >"$portf"
     wait_port "$port" 30 FerretDB "$log"
