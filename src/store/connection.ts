@@ -46,7 +46,7 @@ function mongooseOptions(uri: string, options: ConnectOptions) {
  * Reopens a connection that has stayed disconnected for `afterMs`. After a database restart the
  * driver usually reconnects on its own, but npm run test:faults caught one worker whose server
  * monitor never did: every operation failed server selection with the same stale "connection 3
- * closed" for minutes while the other processes were fine. A fresh client is cheap next to that;
+ * closed" for minutes while the other processes were fine. Reconnecting the client is cheap next to that;
  * while the server is really down, the reopen fails and is tried again after another `afterMs`.
  */
 export function watchConnection(
