@@ -57,6 +57,8 @@ export function createWorker(options: WorkerOptions) {
   let loop: Promise<void> | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
+  /** Per running task: stops its lease renewals and waits for one in flight (before its end is written). */
+  const renewalStoppers = new Map<string, () => Promise<void>>();
   let unsubscribe: (() => void) | undefined;
 
   async function execute(task: TaskRecord, controller: AbortController): Promise<void> {
@@ -104,6 +106,7 @@ export function createWorker(options: WorkerOptions) {
       clearInterval(renew);
       await renewing;
     };
+    renewalStoppers.set(task.id, stopRenewing);
     // `cancel` marks the task in the store, possibly from another process; lease renewals would notice
     // only every leaseMs/3 (20 s by default), so running tasks are looked up by id every few seconds.
     const watch = setInterval(() => {
@@ -139,6 +142,7 @@ export function createWorker(options: WorkerOptions) {
     } finally {
       clearInterval(renew);
       clearInterval(watch);
+      renewalStoppers.delete(task.id);
     }
   }
 
@@ -230,6 +234,9 @@ export function createWorker(options: WorkerOptions) {
       if (finished === 'timeout') {
         for (const [taskId, entry] of active) {
           entry.controller.abort(new Error('worker shutting down'));
+          // The handler may not stop at once; its renewals must, or one landing after the release
+          // would put 'running' back over 'queued' (FerretDB writes the whole document).
+          await renewalStoppers.get(taskId)?.();
           // A busy or restarting store must not turn a clean release into a lease expiry, which
           // would count the attempt (and fail a task on its last one).
           for (let attempt = 1; ; attempt++) {
