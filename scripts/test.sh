@@ -24,6 +24,15 @@ if ! [ -x /usr/bin/chromium ]; then
     || echo "chromium could not be installed (see .deckhand/apt-chromium.log); the admin browser test will skip"
 fi
 
+# Compose, for `docker compose config` on deploy/docker-compose.yml (Debian's docker-compose when
+# neither the plugin nor the standalone command is there; the test skips, saying why, without it).
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+  echo "== installing Debian's docker-compose"
+  if [ "$(id -u)" = 0 ]; then apt_get=(apt-get); else apt_get=(sudo -n apt-get); fi
+  DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y docker-compose >.deckhand/apt-compose.log 2>&1 \
+    || echo "docker-compose could not be installed (see .deckhand/apt-compose.log); the compose test will skip"
+fi
+
 echo "== tests"
 mkdir -p .deckhand
 npx vitest run --reporter=default --reporter=json --outputFile=.deckhand/vitest.json "$@"
