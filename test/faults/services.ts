@@ -70,7 +70,8 @@ export async function startPrivateServices(): Promise<PrivateServices> {
     },
     async down() {
       await run('bash', [SCRIPT, 'down'], { env }).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      // `down` signals FerretDB without waiting for it to exit; it may still be writing its files.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }
