@@ -118,12 +118,44 @@ export function createWorker(options: WorkerOptions) {
         .catch(() => undefined);
     }, options.cancelPollMs ?? 2000);
     try {
-      const result = await options.handler(task, { signal: controller.signal, workerId: id });
+      let result: unknown;
+      try {
+        result = await options.handler(task, { signal: controller.signal, workerId: id });
+      } catch (error) {
+        return await recordFailure(error);
+      } finally {
+        clearInterval(watch);
+      }
       if (controller.signal.aborted) return 'aborted';
       await stopRenewing();
-      await store.completeTask(task.id, id, result ?? null);
-      return 'succeeded';
-    } catch (error) {
+      return await recordResult(result);
+    } finally {
+      await stopRenewing();
+      renewalStoppers.delete(task.id);
+    }
+
+    /**
+     * The work is done (its reply posted): a store that is briefly away must not turn that into a
+     * failed attempt, which would run the task, and post the reply, a second time. The record is
+     * retried for half a lease; after that the lease sweeper decides.
+     */
+    async function recordResult(result: unknown): Promise<string> {
+      const deadline = Date.now() + Math.max(1000, leaseMs / 2);
+      for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
+        try {
+          await store.completeTask(task.id, id, result ?? null);
+          return 'succeeded';
+        } catch (error) {
+          if (!isTransient(error) || Date.now() + wait > deadline) {
+            log.error({ err: error, task: task.id }, 'could not record the result');
+            return 'unrecorded';
+          }
+          await sleep(wait);
+        }
+      }
+    }
+
+    async function recordFailure(error: unknown): Promise<string> {
       if (controller.signal.aborted && !running) return 'released'; // released on shutdown below
       const code = (error as { code?: string }).code ?? 'INTERNAL';
       const message =
@@ -139,10 +171,6 @@ export function createWorker(options: WorkerOptions) {
         log.error({ err: failError, task: task.id }, 'could not record the failure');
         return 'unrecorded';
       }
-    } finally {
-      clearInterval(renew);
-      clearInterval(watch);
-      renewalStoppers.delete(task.id);
     }
   }
 
