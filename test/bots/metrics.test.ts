@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics, recordDigestFired, recordModelUsage } from '../../src/bots/metrics.js';
 import { createPipeline } from '../../src/bots/pipeline.js';
 import { createHttpApp, listen } from '../../src/bots/server.js';
-import { signSlackRequest } from '../../src/bots/slack/verify.js';
 import { createLogger, loadConfig, withLogContext } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
+import { signedSlackMention } from '../support/ingress.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
 
 const SECRET = 'metrics-test-secret';
@@ -36,32 +36,8 @@ afterAll(async () => {
   await dropTestStore(store);
 });
 
-async function slackEvent(eventId: string, secret = SECRET): Promise<Response> {
-  const body = JSON.stringify({
-    type: 'event_callback',
-    team_id: 'TMET',
-    event_id: eventId,
-    event_time: 1,
-    authorizations: [{ user_id: 'UBOT', is_bot: true }],
-    event: {
-      type: 'app_mention',
-      user: 'U1',
-      text: '<@UBOT> help',
-      ts: '1.1',
-      channel: 'C1',
-      event_ts: '1.1',
-    },
-  });
-  const ts = String(Math.floor(Date.now() / 1000));
-  return fetch(`${base}/slack/events`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-slack-request-timestamp': ts,
-      'x-slack-signature': signSlackRequest(secret, ts, body),
-    },
-    body,
-  });
+function slackEvent(eventId: string, secret = SECRET): Promise<Response> {
+  return fetch(`${base}/slack/events`, signedSlackMention(eventId, secret, 'TMET'));
 }
 
 describe('metrics on /metrics', () => {

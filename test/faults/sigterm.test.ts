@@ -7,9 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signSlackRequest } from '../../src/bots/slack/verify.js';
 import type { Store } from '../../src/store/index.js';
 import { freePort } from '../faults/processes.js';
+import { signedSlackMention } from '../support/ingress.js';
 import { dropTestStore, openTestStore, testDatabaseUri } from '../support/store.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/deckhand.js');
@@ -73,31 +73,9 @@ async function startDeckhand(port: number): Promise<ChildProcess> {
 
 /** One signed app_mention; true when acked (2xx). */
 async function deliver(port: number, eventId: string): Promise<boolean> {
-  const body = JSON.stringify({
-    type: 'event_callback',
-    team_id: 'TSIG',
-    event_id: eventId,
-    event_time: 1,
-    authorizations: [{ user_id: 'UBOT', is_bot: true }],
-    event: {
-      type: 'app_mention',
-      user: 'U1',
-      text: '<@UBOT> help',
-      ts: '1.1',
-      channel: 'C1',
-      event_ts: '1.1',
-    },
-  });
-  const ts = String(Math.floor(Date.now() / 1000));
   try {
     const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-slack-request-timestamp': ts,
-        'x-slack-signature': signSlackRequest(SECRET, ts, body),
-      },
-      body,
+      ...signedSlackMention(eventId, SECRET, 'TSIG'),
       signal: AbortSignal.timeout(5000),
     });
     await res.arrayBuffer();
