@@ -6,23 +6,15 @@
  * every few minutes) re-adds entries for live tasks that have none.
  */
 import type { Types } from 'mongoose';
-import type { Models, TaskDoc } from '../models/index.js';
+import type { Models, TaskDoc, TaskQueueEntryDoc } from '../models/index.js';
 import { insertEach } from './insert-each.js';
 
 export interface LeanTask extends TaskDoc {
   _id: Types.ObjectId;
 }
 
-export type QueueEntry = {
-  _id: Types.ObjectId;
-  state: 'queued' | 'running';
-  kind: string;
-  priority: number;
-  runAfter: Date;
-  attempts: number;
-  leaseOwner: string | null;
-  leaseExpiresAt: Date | null;
-};
+/** An entry of the live-task list, as stored (a type alias of the model's fields, so insertEach takes it). */
+export type QueueEntry = { [K in keyof TaskQueueEntryDoc]: TaskQueueEntryDoc[K] };
 
 export type Queueable = Pick<LeanTask, '_id' | 'kind' | 'priority' | 'runAfter' | 'attempts'>;
 
