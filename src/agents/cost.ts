@@ -5,6 +5,7 @@
  */
 import type { Logger, ModelPrice } from '../core/index.js';
 import type { Store, UsageTotals } from '../store/index.js';
+import { splitModelId } from './types.js';
 
 export interface UsageSummary extends UsageTotals {
   workspaceKey: string;
@@ -59,6 +60,9 @@ export interface CostMeterOptions {
 export interface ModelCallCharge {
   workspaceKey: string;
   modelId: string;
+  /** The modelId's two parts (`anthropic:claude-...` -> anthropic, claude-...). */
+  provider: string;
+  model: string;
   tokensIn: number;
   tokensOut: number;
   costUsd: number;
@@ -102,7 +106,9 @@ export function createCostMeter(options: CostMeterOptions) {
     ): void {
       const cached = spend.get(workspaceKey);
       if (cached) cached.usd += usd;
-      if (call) options.onCall?.({ workspaceKey, costUsd: usd, ...call });
+      // Only model ids a provider was called with reach here, so they parse.
+      if (call && options.onCall)
+        options.onCall({ workspaceKey, costUsd: usd, ...call, ...splitModelId(call.modelId) });
     },
 
     spent,

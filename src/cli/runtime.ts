@@ -102,10 +102,9 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     scheduler: schedulerToolPort(store),
     // deckhand_model_tokens_total / _cost_usd_total on /metrics, per provider and model.
     onModelCall: (call) => {
-      const at = call.modelId.indexOf(':');
       recordModelUsage({
-        provider: at > 0 ? call.modelId.slice(0, at) : 'unknown',
-        model: at > 0 ? call.modelId.slice(at + 1) : call.modelId,
+        provider: call.provider,
+        model: call.model,
         workspaceId: call.workspaceKey,
         tokensIn: call.tokensIn,
         tokensOut: call.tokensOut,

@@ -82,6 +82,8 @@ describe('status', () => {
     expect(calls[0]).toMatchObject({
       workspaceKey: `${event.platform}:${event.workspaceId}`,
       modelId: 'anthropic:claude-sonnet-4-6',
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-6',
       tokensIn: 1200,
       tokensOut: 80,
     });
