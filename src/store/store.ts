@@ -30,13 +30,14 @@ function buildStore(
   queue: TaskQueueOptions,
   watchdog?: { stop(): void },
 ) {
+  const conversations = conversationRepo(models);
   return {
     host,
     models,
     ...deliveryRepo(models),
     ...installationRepo(models),
     ...taskRepo(models, queue),
-    ...conversationRepo(models),
+    ...conversations,
     ...recordRepo(models),
     ...digestRepo(models),
     ...adminRepo(models),
@@ -74,6 +75,15 @@ function buildStore(
 
     async close(): Promise<void> {
       watchdog?.stop();
+      // Window updates in flight would fail against a closed connection (harmless, but noisy).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        conversations.settleThreadWindows(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, 5000);
+        }),
+      ]);
+      clearTimeout(timer);
       await connection.close();
     },
   };

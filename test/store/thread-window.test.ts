@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/index.js';
-import { dropTestStore, openTestStore } from '../support/store.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { dropTestStore, testDatabaseUri } from '../support/store.js';
 
 // recentMessages reads a per-conversation window by _id instead of scanning every message. The
 // window is rewritten read-then-write, so these tests break it the ways a race or an older version
 // would and check that the agent's memory still has every message, in order.
 let store: Store;
+const uri = testDatabaseUri();
 beforeAll(async () => {
-  store = await openTestStore();
+  store = await openStore({ uri, retries: 2, retryBaseMs: 10 });
 });
 afterAll(() => dropTestStore(store));
 
@@ -37,6 +38,7 @@ describe('thread memory window', () => {
     const convo = await conversation();
     for (const text of ['one', 'two', 'three', 'four'])
       await store.appendMessage(convo.id, { role: 'user', text });
+    await store.settleThreadWindows();
     // A concurrent rewrite lost 'two' (from the middle) and 'four' (past the window's last number).
     const window = await store.models.ThreadWindow.findById(convo.id).lean();
     await store.models.ThreadWindow.updateOne(
@@ -75,6 +77,7 @@ describe('thread memory window', () => {
   it('trims a grown window on read and answers beyond it from the messages themselves', async () => {
     const convo = await conversation();
     for (let i = 0; i < 255; i++) await store.appendMessage(convo.id, { role: 'user', text: `n${i}` });
+    await store.settleThreadWindows();
     expect(texts(await store.recentMessages(convo.id, 200))[0]).toBe('n55');
     const window = await store.models.ThreadWindow.findById(convo.id).lean();
     expect(window).toMatchObject({ seq: 255, olderBeyond: true });
@@ -100,5 +103,30 @@ describe('thread memory window', () => {
       ['also fine', 2],
     ]);
     expect(await store.models.Message.countDocuments({ conversationId: convo.id })).toBe(2);
+  });
+
+  it('shows a worker the messages another worker added to a thread it has in memory', async () => {
+    const convo = await conversation();
+    // A second store on the same database: another worker process, with its own memory of threads.
+    const other = await openStore({ uri, retries: 2, ensureIndexes: false });
+    try {
+      await store.appendMessage(convo.id, { role: 'user', text: 'first' });
+      expect(texts(await store.recentMessages(convo.id, 10))).toEqual(['first']);
+      // The other worker answers in the same thread; its window update has not even been written yet.
+      await other.appendMessage(convo.id, { role: 'assistant', text: 'from the other worker' });
+      await store.appendMessage(convo.id, { role: 'user', text: 'third' });
+      expect(texts(await store.recentMessages(convo.id, 10))).toEqual([
+        'first',
+        'from the other worker',
+        'third',
+      ]);
+      expect(texts(await other.recentMessages(convo.id, 10))).toEqual([
+        'first',
+        'from the other worker',
+        'third',
+      ]);
+    } finally {
+      await other.close();
+    }
   });
 });

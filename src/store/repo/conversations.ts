@@ -79,7 +79,12 @@ export function conversationRepo(models: Models) {
       }
     },
 
-    /** Stores the message, numbered in its conversation, and adds it to the thread's window. */
+    /** Resolves once the thread windows' updates started so far are written (tests, shutdown). */
+    settleThreadWindows(): Promise<void> {
+      return windows.settle();
+    },
+
+    /** Stores the message, numbered in its conversation; the thread's window follows shortly after. */
     async appendMessage(conversationId: string, message: NewMessage): Promise<MessageRecord> {
       const cid = conversationObjectId(conversationId);
       return toMessageRecord(await windows.append(cid, message));
