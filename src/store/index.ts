@@ -27,7 +27,6 @@ export type {
   NewMessage,
   UsageTotals,
 } from './repo/conversations.js';
-export type { DeliveryOutcome } from './repo/deliveries.js';
 export type {
   DigestClaim,
   DigestRunRecord,

@@ -47,19 +47,14 @@ describe('ingest pipeline (group commit)', () => {
     }
   });
 
-  it('recreates the task when a crash left only the delivery on record, and never a second one', async () => {
+  it('answers a redelivery of an event whose task is done with that task, and starts nothing', async () => {
     const pipeline = createPipeline(store);
-    const event = slackEvent('crashed-between-writes');
-    // The first attempt recorded the delivery and died before inserting the task.
-    await store.recordDelivery(
-      'slack',
-      event.deliveryKey,
-      store.taskIdForDelivery('slack', event.deliveryKey),
-    );
+    const event = slackEvent('done-then-redelivered');
+    const first = await pipeline.ingest(event);
+    await store.models.Task.updateOne({ _id: first.taskId }, { $set: { status: 'succeeded' } });
     const retry = await pipeline.ingest(event);
-    expect(retry.duplicate).toBe(true);
-    expect(await store.getTask(retry.taskId)).toMatchObject({ status: 'queued' });
-    await pipeline.ingest(event);
+    expect(retry).toEqual({ duplicate: true, taskId: first.taskId });
+    expect(await store.getTask(retry.taskId)).toMatchObject({ status: 'succeeded' });
     expect(await store.models.Task.countDocuments({ 'source.eventId': event.deliveryKey })).toBe(1);
   });
 

@@ -73,12 +73,12 @@ describe('the scheduler on Agenda', () => {
   });
 
   it('purges old deliveries and finished digest runs when the purge job runs', async () => {
-    await store.recordDelivery('slack', 'old-delivery');
-    await store.models.Delivery.updateOne(
-      { key: 'old-delivery' },
-      { $set: { receivedAt: new Date('2020-01-01') } },
-    );
-    await store.recordDelivery('slack', 'fresh-delivery');
+    await store.models.Delivery.create({
+      platform: 'slack',
+      key: 'old-delivery',
+      receivedAt: new Date('2020-01-01'),
+    });
+    await store.models.Delivery.create({ platform: 'slack', key: 'fresh-delivery' });
     const schedule = await store.createSchedule({
       name: 'purge-me',
       platform: 'slack',

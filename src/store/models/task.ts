@@ -52,7 +52,8 @@ export const taskSchema = new Schema<TaskDoc>(
       channelId: String,
       threadId: String,
       userId: String,
-      eventId: String,
+      // The platform's delivery key; the task's _id derives from it (the ingest dedupe).
+      eventId: { type: String, minlength: 1, maxlength: 512 },
     },
     payload: { type: Schema.Types.Mixed, default: {} },
     status: { type: String, enum: TASK_STATUSES, default: 'queued', required: true },
