@@ -84,7 +84,10 @@ mongo_up() {
     if [ -z "$port" ] || port_open "$port"; then port="$(free_port)"; fi
     mkdir -p "$STATE_DIR/ferretdb-data"
     say "starting FerretDB on 127.0.0.1:$port (data in $STATE_DIR/ferretdb-data)"
-    nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb-data/" \
+    # synchronous(normal) in WAL mode: a commit survives a crash of FerretDB or of any process, and
+    # only an OS crash or power loss can undo the last ones, as with a standalone mongod's default
+    # write concern (journal flushed every 100 ms). FULL added an fsync to every write.
+    nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb-data/?_pragma=synchronous(normal)" \
       --listen-addr="127.0.0.1:$port" --debug-addr="${FERRETDB_DEBUG_ADDR:--}" --telemetry=disable --log-level=warn --state-dir="$STATE_DIR" \
       >"$log" 2>&1 </dev/null 9>&- &
     echo $! >"$pidf"; echo "$port" >"$portf"
