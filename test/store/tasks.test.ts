@@ -17,6 +17,40 @@ describe('task queue on the real server', () => {
     if (!process.env.MONGODB_URI_IS_EXTERNAL) expect(server).toMatch(/FerretDB|MongoDB/);
   });
 
+  it('stores a batch-inserted task exactly as a task created one at a time', async () => {
+    const input = {
+      kind: 'shape.check',
+      source: { ...source, eventId: 'ev-1' },
+      payload: { a: [1], unset: undefined },
+    };
+    const one = await store.enqueueTask(input);
+    const [batch] = await store.enqueueTasks([{ ...input, id: store.newTaskId() }]);
+    if (!batch || batch === 'conflict' || 'error' in batch) throw new Error(`not inserted: ${String(batch)}`);
+    // As stored: lean reads apply no schema defaults.
+    const read = async (id: string) => {
+      const doc = await store.models.Task.findById(id).lean<Record<string, unknown>>();
+      const { _id, createdAt, updatedAt, runAfter, ...rest } = doc ?? {};
+      return { rest, types: [createdAt, updatedAt, runAfter].map((d) => d instanceof Date) };
+    };
+    expect(await read(batch.id)).toEqual(await read(one.id));
+    expect(await store.claimNextTask('shape', 60_000, ['shape.check'])).toMatchObject({ status: 'running' });
+  });
+
+  it('refuses a batch task with an invalid kind or delivery key, and writes the rest', async () => {
+    const verdicts = await store.enqueueTasks([
+      { kind: 'Bad Kind', source },
+      { kind: 'fine.kind', source: { ...source, eventId: '' } },
+      { kind: 'fine.kind', source: { ...source, eventId: 'ok' } },
+    ]);
+    expect(verdicts.map((v) => (typeof v === 'object' && 'error' in v ? 'error' : 'ok'))).toEqual([
+      'error',
+      'error',
+      'ok',
+    ]);
+    expect(verdicts[0]).toMatchObject({ error: { code: 'STORE_VALIDATION' } });
+    expect(await store.countTasks({ kind: 'fine.kind' })).toBe(1);
+  });
+
   it('lets 20 concurrent workers claim 200 queued tasks exactly once each', async () => {
     const kind = 'claim.race';
     const ids = new Set<string>();

@@ -39,12 +39,18 @@ export interface TaskDoc {
   updatedAt: Date;
 }
 
+/** Limits the schema enforces; also checked by insertTasks, which writes without mongoose's validation. */
+export const TASK_KIND_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
+export const EVENT_ID_MAX = 512;
+export const PRIORITY_MAX = 100;
+export const MAX_ATTEMPTS_MAX = 20;
+
 export const taskSchema = new Schema<TaskDoc>(
   {
     kind: {
       type: String,
       required: true,
-      match: [/^[a-z][a-z0-9_.:-]{0,63}$/, 'must be lowercase letters, digits and . _ : - (got {VALUE})'],
+      match: [TASK_KIND_PATTERN, 'must be lowercase letters, digits and . _ : - (got {VALUE})'],
     },
     source: {
       platform: { type: String, enum: PLATFORMS, required: true },
@@ -53,13 +59,13 @@ export const taskSchema = new Schema<TaskDoc>(
       threadId: String,
       userId: String,
       // The platform's delivery key; the task's _id derives from it (the ingest dedupe).
-      eventId: { type: String, minlength: 1, maxlength: 512 },
+      eventId: { type: String, minlength: 1, maxlength: EVENT_ID_MAX },
     },
     payload: { type: Schema.Types.Mixed, default: {} },
     status: { type: String, enum: TASK_STATUSES, default: 'queued', required: true },
-    priority: { type: Number, default: 0, min: -100, max: 100 },
+    priority: { type: Number, default: 0, min: -PRIORITY_MAX, max: PRIORITY_MAX },
     attempts: { type: Number, default: 0, min: 0 },
-    maxAttempts: { type: Number, default: 3, min: 1, max: 20 },
+    maxAttempts: { type: Number, default: 3, min: 1, max: MAX_ATTEMPTS_MAX },
     runAfter: { type: Date, default: () => new Date() },
     leaseOwner: { type: String, default: null },
     leaseExpiresAt: { type: Date, default: null },

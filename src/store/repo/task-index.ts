@@ -7,7 +7,7 @@
  */
 import type { Types } from 'mongoose';
 import type { Models, TaskDoc, TaskQueueEntryDoc } from '../models/index.js';
-import { insertEach } from './insert-each.js';
+import { insertEach, insertRaw } from './insert-each.js';
 
 export interface LeanTask extends TaskDoc {
   _id: Types.ObjectId;
@@ -57,8 +57,9 @@ export function taskIndex(models: Models) {
   return {
     /** Entries for tasks just inserted (or found inserted already); an existing entry is kept. Errors by task id. */
     async addQueued(tasks: readonly Queueable[]): Promise<Map<string, unknown>> {
-      const verdicts = await insertEach<QueueEntry>(
-        TaskQueueEntry,
+      // Entries are built whole here (queuedEntry), so they skip mongoose's per-document work.
+      const verdicts = await insertRaw<QueueEntry>(
+        TaskQueueEntry.collection,
         tasks.map(queuedEntry),
         'Task queue entry',
       );

@@ -10,8 +10,10 @@ import { Types } from 'mongoose';
 import { DeckhandError } from '../../core/errors.js';
 import { guard } from '../errors.js';
 import type { Models, TaskLink, TaskSource } from '../models/index.js';
+import { PLATFORMS } from '../models/platform.js';
+import { EVENT_ID_MAX, MAX_ATTEMPTS_MAX, PRIORITY_MAX, TASK_KIND_PATTERN } from '../models/task.js';
 import { assertTransition, isFinished, type TaskStatus } from '../task-status.js';
-import { insertEach } from './insert-each.js';
+import { insertRaw } from './insert-each.js';
 import {
   cleared,
   decided,
@@ -40,6 +42,8 @@ export interface TaskQueueOptions {
   retryBaseMs: number;
   defaultMaxAttempts: number;
 }
+
+type StoredTask = LeanTask & { __v: number };
 
 export type FailOutcome = { status: 'queued'; retryAt: Date } | { status: 'failed' };
 
@@ -121,6 +125,75 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
     };
   }
 
+  /**
+   * A new task exactly as the schema stores it (models/task.ts: every default, timestamps, __v), so
+   * insertTasks can write it without mongoose's per-document work; the rules a caller's values must
+   * meet are checked here instead, with the schema's limits. test/store/tasks.test.ts compares the two.
+   */
+  function storedTaskDoc(input: EnqueueTaskInput): StoredTask | { error: DeckhandError } {
+    const problem = (text: string) => ({
+      error: new DeckhandError('STORE_VALIDATION', `Task is invalid: ${text}`),
+    });
+    const priority = input.priority ?? 0;
+    const maxAttempts = input.maxAttempts ?? options.defaultMaxAttempts;
+    const eventId = input.source.eventId;
+    if (!TASK_KIND_PATTERN.test(input.kind))
+      return problem(`kind must be lowercase letters, digits and . _ : - (got ${input.kind})`);
+    if (!PLATFORMS.includes(input.source.platform))
+      return problem(`source.platform cannot be ${input.source.platform}`);
+    if (eventId !== undefined && (eventId.length < 1 || eventId.length > EVENT_ID_MAX))
+      return problem(`source.eventId must be 1 to ${EVENT_ID_MAX} characters`);
+    if (!Number.isFinite(priority) || Math.abs(priority) > PRIORITY_MAX)
+      return problem(`priority must be within ±${PRIORITY_MAX}`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_MAX)
+      return problem(`maxAttempts must be 1 to ${MAX_ATTEMPTS_MAX}`);
+    const now = new Date();
+    return {
+      _id: input.id ? objectId(input.id) : new Types.ObjectId(),
+      kind: input.kind,
+      source: { ...input.source },
+      payload: input.payload ?? {},
+      status: 'queued',
+      priority,
+      attempts: 0,
+      maxAttempts,
+      runAfter: input.runAfter ?? now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      lastError: null,
+      links: [],
+      startedAt: null,
+      finishedAt: null,
+      createdAt: now,
+      updatedAt: now,
+      __v: 0,
+    };
+  }
+
+  /**
+   * The first half of enqueueTasks, in one round trip (group commit on ingest): the tasks only.
+   * Each inserted task, and each that existed already (a redelivery), comes with the queue entry
+   * it needs (`queue`): until listQueued writes it, no claimer sees the task; the sweeper's
+   * reconcile re-lists one that a crash left unlisted. A conflict's entry is (re)written too: it
+   * repairs a crash between the two writes, and a claimer drops it if that task is not queued.
+   */
+  async function insertTasks(
+    inputs: readonly EnqueueTaskInput[],
+  ): Promise<({ task: TaskRecord | undefined; queue: Queueable } | { error: unknown })[]> {
+    const built = inputs.map(storedTaskDoc);
+    const valid = built.flatMap((doc) => ('error' in doc ? [] : [doc]));
+    const verdicts = await insertRaw<StoredTask>(Task.collection, valid, 'Task');
+    let next = 0;
+    return built.map((doc) => {
+      if ('error' in doc) return { error: doc.error };
+      const verdict = verdicts[next++];
+      if (!verdict) return { error: new Error('no verdict for a task') };
+      if (verdict.inserted) return { task: toRecord(verdict.doc), queue: verdict.doc };
+      if (!verdict.duplicate) return { error: verdict.error };
+      return { task: undefined, queue: { ...doc, attempts: 0 } };
+    });
+  }
+
   return {
     async enqueueTask(input: EnqueueTaskInput): Promise<TaskRecord> {
       const doc = await guard('Task', () => Task.create(newTaskDoc(input)));
@@ -133,30 +206,28 @@ export function taskRepo(models: Models, options: TaskQueueOptions) {
     },
 
     /**
-     * enqueueTask for many at once, in one round trip (group commit on ingest), plus one for their
-     * queue entries. Verdicts are in input order: the record, `conflict` when a task with that id
-     * exists already, or the error. A conflict's entry is (re)inserted too: it repairs a crash
-     * between the two writes on redelivery, and a claimer drops it if that task is not queued.
+     * enqueueTask for many at once: insertTasks, then listQueued for what it wrote (or found written).
+     * Verdicts are in input order: the record, `conflict` when a task with that id exists already,
+     * or the error (of either write).
      */
     async enqueueTasks(
       inputs: readonly EnqueueTaskInput[],
     ): Promise<(TaskRecord | 'conflict' | { error: unknown })[]> {
-      const docs = inputs.map(newTaskDoc);
-      const verdicts = await insertEach<LeanTask>(Task, docs, 'Task');
-      const queueable = verdicts.flatMap((verdict, i): Queueable[] => {
-        if (verdict.inserted) return [verdict.doc];
-        const doc = docs[i];
-        if (!verdict.duplicate || !doc?._id) return [];
-        return [{ ...doc, _id: doc._id, attempts: 0 }];
-      });
-      const queueErrors = await index.addQueued(queueable);
-      return verdicts.map((verdict, i) => {
-        const id = verdict.inserted ? String(verdict.doc._id) : String(docs[i]?._id);
-        const queueError = queueErrors.get(id);
+      const inserted = await insertTasks(inputs);
+      const queueErrors = await index.addQueued(inserted.flatMap((v) => ('queue' in v ? [v.queue] : [])));
+      return inserted.map((verdict) => {
+        if (!('queue' in verdict)) return verdict;
+        const queueError = queueErrors.get(String(verdict.queue._id));
         if (queueError) return { error: queueError };
-        if (verdict.inserted) return toRecord(verdict.doc);
-        return verdict.duplicate ? 'conflict' : { error: verdict.error };
+        return verdict.task ?? 'conflict';
       });
+    },
+
+    insertTasks,
+
+    /** The second half of enqueueTasks: queue entries for tasks insertTasks wrote. Errors by task id. */
+    listQueued(tasks: readonly Queueable[]): Promise<Map<string, unknown>> {
+      return index.addQueued(tasks);
     },
 
     /**
