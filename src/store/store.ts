@@ -42,11 +42,21 @@ function buildStore(
     ...digestRepo(models),
     ...adminRepo(models),
 
-    /** Creates every declared index (unique dedupe keys included). Safe to call repeatedly. */
+    /**
+     * Creates the declared indexes. Safe to call repeatedly. On FerretDB only the unique ones: they
+     * are the dedupe keys, while a query there uses no index but `_id` (FerretDB v1 pushes down
+     * nothing else), so the others would only make every insert and update slower.
+     */
     async ensureIndexes(): Promise<void> {
+      const ferret = (await this.ping().catch(() => undefined))?.server.startsWith('FerretDB') ?? false;
       for (const model of Object.values(models)) {
         await model.createCollection().catch(() => undefined);
-        await model.createIndexes();
+        if (!ferret) {
+          await model.createIndexes();
+          continue;
+        }
+        for (const [fields, options] of model.schema.indexes())
+          if (options?.unique) await model.collection.createIndex(fields, options);
       }
     },
 
