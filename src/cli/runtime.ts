@@ -86,7 +86,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     { userPerMinute: config.tasks.userPerMinute, workspacePerMinute: config.tasks.workspacePerMinute },
     redis,
   );
-  const pipeline = createPipeline(store);
+  const pipeline = createPipeline(store, { logger: log });
   const sandbox = await openSandbox(config, store, log);
   // GitHub App (or GITHUB_TOKEN): mentions, tracking comments and the agent's repository tools.
   const githubAccess = githubAccessFromConfig(config, { logger: log });
