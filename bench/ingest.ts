@@ -2,6 +2,8 @@
  * Ingest benchmark: `deckhand start` in its own process on the real store; this process sends signed
  * Slack events and GitHub webhooks at a fixed rate (500/s for 20 s, one in ten a redelivery), then
  * steps the rate up to find the highest it sustains. Checks every accepted event became exactly one task.
+ * Knobs: BENCH_SECONDS (20), BENCH_RATE (500), BENCH_WARMUP_SECONDS (3, at 250/s, not measured),
+ * BENCH_STEP_RATES ("750,1000,...", 5 s each; empty for none), BENCH_SERVER_NODE_ARGS (e.g. --cpu-prof).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,6 +67,7 @@ function githubBody(id: string): { body: string; headers: Record<string, string>
 
 async function phase(base: string, dispatcher: Agent, rate: number, seconds: number, acked: Set<string>) {
   const latencies: number[] = [];
+  const bySecond: number[][] = [];
   let errors = 0;
   const total = rate * seconds;
   const started = performance.now();
@@ -96,7 +99,12 @@ async function phase(base: string, dispatcher: Agent, rate: number, seconds: num
           await res.body.dump();
           if (res.statusCode >= 300) errors++;
           else acked.add(current.key);
-          latencies.push(performance.now() - t0);
+          const ms = performance.now() - t0;
+          latencies.push(ms);
+          const second = Math.floor((t0 - started) / 1000);
+          const bucket = bySecond[second] ?? [];
+          bucket.push(ms);
+          bySecond[second] = bucket;
         })
         .catch(() => {
           errors++;
@@ -105,6 +113,10 @@ async function phase(base: string, dispatcher: Agent, rate: number, seconds: num
   }
   await Promise.all(inflight);
   const elapsed = (performance.now() - started) / 1000;
+  // Where in the phase the slow requests were (second: p50/p99 ms), for reading a bad p99.
+  console.error(
+    `  ${rate}/s by second: ${bySecond.map((l, i) => `${i}:${round(percentile(l, 50), 1)}/${round(percentile(l, 99), 1)}`).join(' ')}`,
+  );
   return {
     rate,
     achieved: total / elapsed,
@@ -149,7 +161,9 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
   };
   const base = `http://127.0.0.1:${port}`;
-  const dispatcher = new Agent({ connections: 64, pipelining: 1 });
+  // Platforms deliver over many connections; a pool of 64 capped the requests in flight at 64, so
+  // the rate could not pass 64 / latency whatever the server did.
+  const dispatcher = new Agent({ connections: 256, pipelining: 1 });
   const store = await openStore({ uri: url.toString(), ensureIndexes: false });
   try {
     for (let i = 0; ; i++) {
@@ -162,18 +176,26 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     }
     const seconds = Number(process.env.BENCH_SECONDS ?? 20);
     const acked = new Set<string>();
-    const main = await phase(base, dispatcher, 500, seconds, acked);
+    // Warm-up, not measured (its events are checked like the others): the server's first seconds
+    // compile its code paths and fill the connection pools, and showed up as a p99 of 500 ms.
+    const warmup = await phase(base, dispatcher, 250, Number(process.env.BENCH_WARMUP_SECONDS ?? 3), acked);
     console.log(
-      `500/s for ${seconds}s: achieved ${round(main.achieved)}/s p50 ${round(main.p50)} ms p99 ${round(main.p99)} ms errors ${main.errors}`,
+      `warm-up 250/s: p50 ${round(warmup.p50)} ms p99 ${round(warmup.p99)} ms errors ${warmup.errors}`,
     );
-    let rpsMax = main.errors === 0 && main.achieved > 475 ? 500 : Math.floor(main.achieved);
-    for (const rate of [1000, 1500, 2000, 3000]) {
-      const step = await phase(base, dispatcher, rate, 5, acked);
+    const rate = Number(process.env.BENCH_RATE ?? 500);
+    const main = await phase(base, dispatcher, rate, seconds, acked);
+    console.log(
+      `${rate}/s for ${seconds}s: achieved ${round(main.achieved)}/s p50 ${round(main.p50)} ms p99 ${round(main.p99)} ms errors ${main.errors}`,
+    );
+    let rpsMax = main.errors === 0 && main.achieved > rate * 0.95 ? rate : Math.floor(main.achieved);
+    const steps = (process.env.BENCH_STEP_RATES ?? '750,1000,1250,1500,2000,3000').split(',').filter(Boolean);
+    for (const stepRate of steps.map(Number)) {
+      const step = await phase(base, dispatcher, stepRate, 5, acked);
       console.log(
-        `${rate}/s for 5s: achieved ${round(step.achieved)}/s p50 ${round(step.p50)} ms p99 ${round(step.p99)} ms errors ${step.errors}`,
+        `${stepRate}/s for 5s: achieved ${round(step.achieved)}/s p50 ${round(step.p50)} ms p99 ${round(step.p99)} ms errors ${step.errors}`,
       );
-      if (step.errors > 0 || step.achieved < rate * 0.95 || step.p99 > 250) break;
-      rpsMax = rate;
+      if (step.errors > 0 || step.achieved < stepRate * 0.95 || step.p99 > 250) break;
+      rpsMax = stepRate;
     }
     // Stop the server first (SIGTERM drains in-flight writes), so the books are final.
     await stopServer();
