@@ -62,7 +62,7 @@ export async function insertEach<T>(
  * insertEach without mongoose's casting, validation and hydration, for the ingest hot path (they
  * were a fifth of the web process's CPU in `npm run bench -- ingest`). The documents must be
  * complete and valid as stored: every default applied, every type final. Verdicts by index from
- * the server's writeErrors; anything else (a network error) throws, as nothing can be trusted.
+ * the server's writeErrors; anything else (a lost connection) throws, as nothing can be trusted.
  */
 export async function insertRaw<T extends { _id: unknown }>(
   collection: {
@@ -77,13 +77,20 @@ export async function insertRaw<T extends { _id: unknown }>(
     await collection.insertMany(docs, { ordered: false, ignoreUndefined: true });
     return docs.map((doc) => ({ inserted: true, doc }));
   } catch (error) {
-    const given = (error as { writeErrors?: unknown }).writeErrors;
-    const writeErrors = Array.isArray(given) ? given : given ? [given] : undefined;
-    if (!writeErrors) throw toStoreError(error, what);
+    // The driver reports a lost connection as a MongoBulkWriteError too, with no writeErrors and
+    // nothing inserted (npm run test:faults: requests acked while the store was down, then lost).
+    // Only the server's own count, every document either inserted or in writeErrors, is trusted.
+    const { writeErrors: given, insertedCount } = error as { writeErrors?: unknown; insertedCount?: unknown };
+    const writeErrors = Array.isArray(given) ? given : given ? [given] : [];
     const byIndex = new Map<number, unknown>();
     for (const writeError of writeErrors as { index?: unknown }[])
       if (typeof writeError.index === 'number') byIndex.set(writeError.index, writeError);
-    if (byIndex.size !== writeErrors.length) throw toStoreError(error, what);
+    const accounted =
+      writeErrors.length > 0 &&
+      byIndex.size === writeErrors.length &&
+      typeof insertedCount === 'number' &&
+      insertedCount + writeErrors.length === docs.length;
+    if (!accounted) throw toStoreError(error, what);
     return docs.map((doc, i): InsertVerdict<T> => {
       const writeError = byIndex.get(i);
       if (writeError === undefined) return { inserted: true, doc };
