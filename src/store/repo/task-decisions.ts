@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
+import { DeckhandError } from '../../core/errors.js';
 import { isDuplicateKeyError } from '../errors.js';
 import type { Models, TaskDoc, TaskTransitionDoc } from '../models/index.js';
 import type { LeanTask, QueueEntry, TaskIndex } from './task-index.js';
@@ -27,6 +28,11 @@ export function transitionId(
     .update(`${String(taskId)}:${attempt}:${phase}`)
     .digest('hex');
   return new Types.ObjectId(hex.slice(0, 24));
+}
+
+export function objectId(id: string): Types.ObjectId {
+  if (!Types.ObjectId.isValid(id)) throw new DeckhandError('NOT_FOUND', `No task with id ${id}.`);
+  return new Types.ObjectId(id);
 }
 
 export const cleared = { leaseOwner: null, leaseExpiresAt: null };

@@ -7,13 +7,13 @@
  */
 import type { Types } from 'mongoose';
 import type { Models, TaskDoc, TaskQueueEntryDoc } from '../models/index.js';
-import { insertEach, insertRaw } from './insert-each.js';
+import { insertRaw } from './insert-raw.js';
 
 export interface LeanTask extends TaskDoc {
   _id: Types.ObjectId;
 }
 
-/** An entry of the live-task list, as stored (a type alias of the model's fields, so insertEach takes it). */
+/** An entry of the live-task list, as stored (a type alias of the model's fields, so insertRaw takes it). */
 export type QueueEntry = { [K in keyof TaskQueueEntryDoc]: TaskQueueEntryDoc[K] };
 
 export type Queueable = Pick<LeanTask, '_id' | 'kind' | 'priority' | 'runAfter' | 'attempts'>;
@@ -155,7 +155,7 @@ export function taskIndex(models: Models) {
             : runningEntry(task, task.attempts, task.leaseOwner ?? 'unknown', task.leaseExpiresAt ?? now),
         );
       // Inserts, not upserts: an entry written since the scan is newer than what the scan saw.
-      if (missing.length) await insertEach<QueueEntry>(TaskQueueEntry, missing, 'Task queue entry');
+      if (missing.length) await insertRaw<QueueEntry>(TaskQueueEntry.collection, missing, 'Task queue entry');
       return missing.length;
     },
   };

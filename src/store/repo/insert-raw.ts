@@ -4,7 +4,6 @@
  * 100-document insertMany in one go (~20 000 documents/s), and MongoDB gains the same way.
  * Unordered, so a duplicate key rejects only its own document; the unique index still decides.
  */
-import mongoose from 'mongoose';
 import { isDuplicateKeyError, toStoreError } from '../errors.js';
 
 export type InsertVerdict<T> =
@@ -12,55 +11,9 @@ export type InsertVerdict<T> =
   | { inserted: false; duplicate: true }
   | { inserted: false; duplicate: false; error: unknown };
 
-function verdictOf<T>(result: unknown, what: string): InsertVerdict<T> {
-  if (result instanceof mongoose.Document) {
-    return { inserted: true, doc: result.toObject() as T };
-  }
-  if (isDuplicateKeyError(result) || isDuplicateKeyError((result as { err?: unknown } | null)?.err)) {
-    return { inserted: false, duplicate: true };
-  }
-  return { inserted: false, duplicate: false, error: toStoreError(result, what) };
-}
-
-export async function insertEach<T>(
-  model: {
-    insertMany(
-      docs: Record<string, unknown>[],
-      options: { ordered: false; throwOnValidationError: true },
-    ): Promise<unknown[]>;
-  },
-  docs: readonly Record<string, unknown>[],
-  what: string,
-): Promise<InsertVerdict<T>[]> {
-  if (docs.length === 0) return [];
-  try {
-    const inserted = await model.insertMany(docs as Record<string, unknown>[], {
-      ordered: false,
-      throwOnValidationError: true,
-    });
-    return inserted.map((doc) => verdictOf<T>(doc, what));
-  } catch (error) {
-    // Unordered insertMany reports every document's fate in `results` (mongoose), in input order.
-    // Only a server's per-document verdict (writeErrors) makes them trustworthy: for a network error
-    // mongoose fills `results` with the documents themselves, which would read as "all inserted"
-    // (npm run test:faults: events acked while the store was down, then lost). Mongoose's own
-    // MongooseBulkWriteError (some documents failed validation, the rest were written) is the other
-    // trustworthy case: it is thrown only after the server accepted the valid ones.
-    const { results, writeErrors, name } = error as {
-      results?: unknown[];
-      writeErrors?: unknown;
-      name?: unknown;
-    };
-    const serverVerdict = Array.isArray(writeErrors) || name === 'MongooseBulkWriteError';
-    if (!Array.isArray(results) || results.length !== docs.length || !serverVerdict)
-      throw toStoreError(error, what);
-    return results.map((result) => verdictOf<T>(result, what));
-  }
-}
-
 /**
- * insertEach without mongoose's casting, validation and hydration, for the ingest hot path (they
- * were a fifth of the web process's CPU in `npm run bench -- ingest`). The documents must be
+ * Without mongoose's casting, validation and hydration, which were a fifth of the web process's
+ * CPU on the ingest hot path (`npm run bench -- ingest`). The documents must be
  * complete and valid as stored: every default applied, every type final. Verdicts by index from
  * the server's writeErrors; anything else (a lost connection) throws, as nothing can be trusted.
  */
