@@ -39,4 +39,20 @@ describe('group commit', () => {
     await expect(commits.submit('second')).resolves.toBe('second');
     await commits.drain();
   });
+
+  it('with a linger, writes items that arrive a few milliseconds apart together', async () => {
+    const batches: number[][] = [];
+    const commits = createGroupCommit(
+      async (items: number[]): Promise<ItemResult<number>[]> => {
+        batches.push(items);
+        return items.map((n) => ({ ok: true, value: n }));
+      },
+      { lingerMs: 40 },
+    );
+    const first = commits.submit(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = commits.submit(2);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(batches).toEqual([[1, 2]]);
+  });
 });
