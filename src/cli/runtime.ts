@@ -69,12 +69,17 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     retries: config.store.connectRetries,
     retryBaseMs: config.tasks.retryBaseMs,
     defaultMaxAttempts: config.tasks.maxAttempts,
+    secretKey: config.secrets.DECKHAND_SECRET_KEY,
     onRetry: (attempt, error) => log.warn({ attempt, err: error }, 'database not reachable yet; retrying'),
     onReopen: (outcome) =>
       outcome === 'reopened'
         ? log.warn('database connection was down for 30 s; reopened it')
         : log.warn({ err: outcome }, 'database connection is still down; will try reopening again'),
   });
+  if (config.secrets.SLACK_CLIENT_ID && !config.secrets.DECKHAND_SECRET_KEY)
+    log.warn(
+      'Slack installs are on (SLACK_CLIENT_ID) and DECKHAND_SECRET_KEY is not set: bot tokens are stored unencrypted; set it, e.g. export DECKHAND_SECRET_KEY="$(openssl rand -base64 32)"',
+    );
   let redis: Redis | undefined;
   if (config.redis.url) {
     redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });

@@ -207,6 +207,8 @@ export const SECRET_VARIABLES = [
   'OPENAI_API_KEY',
   'OPENAI_BASE_URL',
   'DECKHAND_ADMIN_TOKEN',
+  /** Encrypts the credentials kept in the store (Slack bot tokens from OAuth installs). */
+  'DECKHAND_SECRET_KEY',
 ] as const;
 export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 

@@ -12,6 +12,7 @@ import { digestRepo } from './repo/digests.js';
 import { installationRepo } from './repo/installations.js';
 import { recordRepo } from './repo/records.js';
 import { type TaskQueueOptions, taskRepo } from './repo/tasks.js';
+import { createSecretBox, type SecretBox } from './secret-box.js';
 
 export interface StoreOptions extends ConnectOptions, Partial<TaskQueueOptions> {
   uri: string;
@@ -19,6 +20,8 @@ export interface StoreOptions extends ConnectOptions, Partial<TaskQueueOptions> 
   ensureIndexes?: boolean;
   /** Reopen the connection after it has been disconnected this long (default 30 s; 0: never). */
   reopenAfterMs?: number;
+  /** Encrypts stored credentials (DECKHAND_SECRET_KEY); unset: stored as given. See secret-box.ts. */
+  secretKey?: string | undefined;
   /** Told when the connection was reopened, or why reopening failed (for the log). */
   onReopen?: (outcome: 'reopened' | Error) => void;
 }
@@ -28,6 +31,7 @@ function buildStore(
   models: Models,
   host: string,
   queue: TaskQueueOptions,
+  box: SecretBox,
   watchdog?: { stop(): void },
 ) {
   const conversations = conversationRepo(models);
@@ -35,7 +39,7 @@ function buildStore(
     host,
     models,
     ...deliveryRepo(models),
-    ...installationRepo(models),
+    ...installationRepo(models, box),
     ...taskRepo(models, queue),
     ...conversations,
     ...recordRepo(models),
@@ -102,6 +106,8 @@ function buildStore(
 export type Store = ReturnType<typeof buildStore>;
 
 export async function openStore(options: StoreOptions): Promise<Store> {
+  // First, so a key that is too short is refused before anything connects.
+  const box = createSecretBox(options.secretKey);
   const connection = await connectMongo(options.uri, options);
   const models = registerModels(connection);
   const reopenAfterMs = options.reopenAfterMs ?? 30_000;
@@ -120,6 +126,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       retryBaseMs: options.retryBaseMs ?? 2000,
       defaultMaxAttempts: options.defaultMaxAttempts ?? 3,
     },
+    box,
     watchdog,
   );
   if (options.ensureIndexes !== false) await store.ensureIndexes();

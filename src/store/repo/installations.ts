@@ -7,6 +7,7 @@ import { guard, isDuplicateKeyError, toStoreError } from '../errors.js';
 import { botThreadId } from '../models/bot-thread.js';
 import type { Models, Platform } from '../models/index.js';
 import { type InstallationDoc, installationId } from '../models/installation.js';
+import type { SecretBox } from '../secret-box.js';
 
 export interface ThreadKey {
   platform: Platform;
@@ -30,13 +31,15 @@ export interface InstallationInput {
   raw?: unknown;
 }
 
-function toRecord(doc: InstallationDoc): InstallationRecord {
-  const { _id, ...rest } = doc;
-  return { ...rest, id: _id };
-}
-
-export function installationRepo(models: Models) {
+export function installationRepo(models: Models, box: SecretBox) {
   const { Installation, BotThread } = models;
+
+  /** The record as callers see it: the bot token in clear (it is sealed in the store with a key). */
+  function toRecord(doc: InstallationDoc): InstallationRecord {
+    const { _id, ...rest } = doc;
+    return { ...rest, botToken: box.open(doc.botToken, 'Slack bot token'), id: _id };
+  }
+
   return {
     /** Saves (or replaces, on reinstall) an installation. */
     async saveInstallation(input: InstallationInput): Promise<InstallationRecord> {
@@ -48,7 +51,14 @@ export function installationRepo(models: Models) {
       const doc = await guard('Installation', () =>
         Installation.findOneAndUpdate(
           { _id: id },
-          { $set: { ...fields, botScopes: input.botScopes ?? [], raw: input.raw ?? null } },
+          {
+            $set: {
+              ...fields,
+              botToken: box.seal(input.botToken),
+              botScopes: input.botScopes ?? [],
+              raw: input.raw ?? null,
+            },
+          },
           { upsert: true, returnDocument: 'after', runValidators: true },
         ).lean<InstallationDoc>(),
       );
