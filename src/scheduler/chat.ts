@@ -7,7 +7,7 @@ import { IANAZone } from 'luxon';
 import { DeckhandError, userMessageOf } from '../core/errors.js';
 import type { Platform, ScheduleRecord, Store } from '../store/index.js';
 import { assertTimezone, formatLocal, latestDue, nextDue, parseWhen } from './cron.js';
-import { cadenceOf } from './runner.js';
+import { cadenceOf } from './due.js';
 
 export interface DigestCommandContext {
   store: Store;

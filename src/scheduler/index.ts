@@ -14,6 +14,7 @@ export {
 } from './compose.js';
 export { type ConfiguredDigest, syncConfigSchedules } from './config-schedules.js';
 export { type Cadence, formatLocal, latestDue, nextDue, parseWhen, validCron } from './cron.js';
+export { cadenceOf } from './due.js';
 export { type SchedulerFromConfigOptions, schedulerFromConfig } from './from-config.js';
 export { digestSummariser, githubOctokitFor } from './ports.js';
 export {
@@ -23,7 +24,6 @@ export {
   type DigestTarget,
 } from './post.js';
 export {
-  cadenceOf,
   createDigestRunner,
   type DigestRunner,
   type DigestRunnerOptions,

@@ -24,10 +24,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Octokit } from '@octokit/rest';
 import { logger as defaultLogger, isDeckhandError, type Logger, userMessageOf } from '../core/index.js';
-import { collectActivity, emptyActivity, type RepoActivity } from '../github/index.js';
 import type { DigestRunRecord, ScheduleRecord, Store } from '../store/index.js';
 import { composeWithSummary, type Summarise } from './compose.js';
-import { type Cadence, formatLocal, latestDue, nextDue, previousDue } from './cron.js';
+import { formatLocal } from './cron.js';
+import { createDueTimes, digestActivity, shuffle, windowStart } from './due.js';
 import type { DigestPoster } from './post.js';
 
 export interface DigestRunnerOptions {
@@ -66,21 +66,6 @@ interface Candidate {
   previous?: DigestRunRecord;
 }
 
-const GITHUB_NOT_CONFIGURED =
-  'GitHub is not configured: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY and install the App on this repository';
-
-export function cadenceOf(schedule: Pick<ScheduleRecord, 'cron' | 'timezone' | 'skipWeekends'>): Cadence {
-  return { cron: schedule.cron, timezone: schedule.timezone, skipWeekends: schedule.skipWeekends };
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
-
 export function createDigestRunner(options: DigestRunnerOptions) {
   const { store, poster } = options;
   const clock = options.now ?? (() => new Date());
@@ -90,39 +75,9 @@ export function createDigestRunner(options: DigestRunnerOptions) {
   const maxAttempts = options.maxAttempts ?? 3;
   const retryBaseMs = options.retryBaseMs ?? 30_000;
   const log = (options.logger ?? defaultLogger()).child({ scheduler: id });
-  /** Per schedule: the latest due time and the next one, valid while the cadence is unchanged. */
-  const memo = new Map<string, { key: string; latest: Date | null; next: Date | null }>();
+  const dueTimes = createDueTimes();
   let nextWake: Date | null = null;
   let stopping = false;
-
-  function dueTimes(schedule: ScheduleRecord, now: Date): { latest: Date | null; next: Date | null } {
-    const key = `${schedule.cron}|${schedule.timezone}|${schedule.skipWeekends ? 1 : 0}`;
-    const known = memo.get(schedule.id);
-    const stillValid =
-      known?.key === key &&
-      (!known.latest || known.latest.getTime() <= now.getTime()) &&
-      (!known.next || now.getTime() < known.next.getTime());
-    if (known && stillValid) return known;
-    const cadence = cadenceOf(schedule);
-    const latest = latestDue(cadence, now);
-    const entry = { key, latest, next: nextDue(cadence, now) };
-    memo.set(schedule.id, entry);
-    return entry;
-  }
-
-  async function activityFor(schedule: ScheduleRecord, since: Date, until: Date): Promise<RepoActivity[]> {
-    const octokitFor = options.octokitFor;
-    if (!octokitFor)
-      return schedule.repos.map((repo) => ({ ...emptyActivity(repo), error: GITHUB_NOT_CONFIGURED }));
-    return collectActivity(octokitFor, schedule.repos, { since, until });
-  }
-
-  /** Where this digest's window starts: the last posted due time, else the previous due time. */
-  function windowStart(schedule: ScheduleRecord, dueAt: Date): Date {
-    const last = schedule.lastRunAt ? new Date(schedule.lastRunAt) : null;
-    if (last && last.getTime() < dueAt.getTime()) return last;
-    return previousDue(cadenceOf(schedule), dueAt) ?? new Date(dueAt.getTime() - 24 * 3_600_000);
-  }
 
   /**
    * Records a post that happened. Never throws: a digest in the channel must not be retried because
@@ -184,7 +139,7 @@ export function createDigestRunner(options: DigestRunnerOptions) {
     const dueAt = new Date(run.dueAt);
     try {
       const since = windowStart(schedule, dueAt);
-      const repos = await activityFor(schedule, since, dueAt);
+      const repos = await digestActivity(options.octokitFor, schedule, since, dueAt);
       const digest = await composeWithSummary(
         {
           name: schedule.name,

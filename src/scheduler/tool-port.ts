@@ -5,7 +5,7 @@
 import { DeckhandError } from '../core/errors.js';
 import { PLATFORMS, type Platform, type ScheduleRecord, type Store } from '../store/index.js';
 import { assertTimezone, latestDue, nextDue, validCron } from './cron.js';
-import { cadenceOf } from './runner.js';
+import { cadenceOf } from './due.js';
 
 export interface ScheduleSummaryView {
   name: string;
