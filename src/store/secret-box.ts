@@ -15,8 +15,6 @@ const PREFIX = 'enc:v1:';
 export const SECRET_KEY_MIN_CHARS = 32;
 
 export interface SecretBox {
-  /** True when values are encrypted before they are stored. */
-  readonly sealing: boolean;
   seal(plain: string): string;
   open(stored: string, what: string): string;
 }
@@ -31,7 +29,6 @@ export function createSecretBox(secretKey?: string): SecretBox {
   // Any long random string works as the key material; SHA-256 makes it the 32 bytes AES-256 needs.
   const key = secretKey ? createHash('sha256').update(secretKey, 'utf8').digest() : undefined;
   return {
-    sealing: key !== undefined,
     seal(plain) {
       if (!key) return plain;
       const iv = randomBytes(12);

@@ -145,6 +145,22 @@ export function threadWindows(models: Models) {
     return Message.findById(messageId(conversationId, seq)).lean<StoredMessage>();
   }
 
+  /** The messages numbered after `seq`, read by _id until a number is missing; `first` if read already. */
+  async function numberedAfter(
+    conversationId: Types.ObjectId,
+    seq: number,
+    first?: StoredMessage | null,
+  ): Promise<StoredMessage[]> {
+    const found: StoredMessage[] = [];
+    for (
+      let next = first !== undefined ? first : await numbered(conversationId, seq + 1);
+      next;
+      next = await numbered(conversationId, seq + found.length + 1)
+    )
+      found.push(next);
+    return found;
+  }
+
   /** What this process last saw of a conversation: the next number to try, and when lastMessageAt was written. */
   const seen = new Map<string, { seq: number; touchedAt: number }>();
   function remember(key: string, seq: number, touchedAt: number): void {
@@ -261,7 +277,7 @@ export function threadWindows(models: Models) {
         } catch (error) {
           if (!isDuplicateKeyError(error) || tries >= 1000) throw toStoreError(error, 'Message');
           // Taken by a concurrent append, or by others since this process last looked: catch up once.
-          cache.drop(key);
+          // (This process's copy of the thread is dropped by cache.add below: the number skips.)
           const latest =
             tries === 1 ? (await ThreadWindow.findById(conversationId, { seq: 1 }).lean())?.seq : 0;
           seq = Math.max(seq + 1, (latest ?? 0) + 1);
@@ -282,12 +298,7 @@ export function threadWindows(models: Models) {
       const cached = cache.get(key);
       if (cached) {
         // This process's copy, checked: whatever was numbered since is read by _id and added.
-        let seq = cached.seq;
-        for (let next = await numbered(conversationId, seq + 1); next; ) {
-          cache.add(key, next);
-          seq++;
-          next = await numbered(conversationId, seq + 1);
-        }
+        for (const next of await numberedAfter(conversationId, cached.seq)) cache.add(key, next);
         const checked = cache.get(key);
         if (checked && (checked.messages.length >= limit || !checked.olderBeyond))
           return checked.messages.slice(-limit);
@@ -298,16 +309,12 @@ export function threadWindows(models: Models) {
         load(conversationId),
         hint === undefined ? undefined : numbered(conversationId, hint + 1),
       ]);
-      let seq = window.seq;
-      const found: StoredMessage[] = [];
-      for (
-        let next = hint === seq && guessed !== undefined ? guessed : await numbered(conversationId, seq + 1);
-        next;
-        next = await numbered(conversationId, seq + 1)
-      ) {
-        found.push(next);
-        seq++;
-      }
+      const found = await numberedAfter(
+        conversationId,
+        window.seq,
+        hint === window.seq ? guessed : undefined,
+      );
+      const seq = window.seq + found.length;
       const known = new Set(window.messages.map((m) => m.seq).filter((n) => n !== undefined));
       for (const m of found) if (m.seq !== undefined) known.add(m.seq);
       // Below what a trimmed window holds, messages were let go on purpose (races lose newer ones).
