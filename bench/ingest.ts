@@ -49,7 +49,12 @@ function githubBody(id: string): { body: string; headers: Record<string, string>
   const body = JSON.stringify({
     action: 'created',
     issue: { number: 1, title: 't', body: '', pull_request: undefined },
-    comment: { id: 1, body: '@deckhand status', user: { login: 'octo', type: 'User' } },
+    // The dedupe key comes from the signed body (the comment id): a new id per new comment.
+    comment: {
+      id: Number.parseInt(id.slice(0, 12), 16),
+      body: '@deckhand status',
+      user: { login: 'octo', type: 'User' },
+    },
     repository: { full_name: 'acme/api', name: 'api', owner: { login: 'acme' } },
     installation: { id: 42 },
     sender: { login: 'octo', type: 'User' },

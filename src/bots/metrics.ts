@@ -2,8 +2,54 @@
  * Prometheus metrics. `createMetrics()` builds a fresh registry (tests and each HTTP app get their
  * own); `sharedMetrics()` is the one a `deckhand start` process exposes on /metrics, and the record*
  * functions below are what other parts call (the model layer, the scheduler) without holding a handle.
+ * Label values are bounded: a `route` is a route template we registered, never a request's path, and
+ * /metrics itself can be closed with a bearer token (DECKHAND_METRICS_TOKEN).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The `route` label of a request that matched none of the known route templates. */
+export const OTHER_ROUTE = 'other';
+
+/**
+ * The `route` label for a request: the template Express matched (`req.route.path`) when it is one of
+ * `known`, else OTHER_ROUTE. Routing is case-insensitive, so the raw path would make a series per
+ * spelling (and per 404); the template does not.
+ */
+export function routeLabel(matched: { path?: unknown } | undefined, known: readonly string[]): string {
+  const template = matched?.path;
+  return typeof template === 'string' && known.includes(template) ? template : OTHER_ROUTE;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Whether an Authorization header carries `Bearer <token>`; compared in constant time. */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? '';
+  // Hashing first makes both sides the same length, so the comparison time says nothing about either.
+  return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
+}
+
+/** GET /metrics: the registry as Prometheus text; with `token` set, only for `Authorization: Bearer <token>`. */
+export function metricsHandler(metrics: Metrics, token: string | undefined): RequestHandler {
+  return async (req, res, next) => {
+    if (token && !bearerMatches(req.get('authorization'), token)) {
+      res.status(401).set('www-authenticate', 'Bearer realm="metrics"').json({
+        error: 'UNAUTHORIZED',
+        message: 'GET /metrics needs Authorization: Bearer <DECKHAND_METRICS_TOKEN>.',
+      });
+      return;
+    }
+    try {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (error) {
+      next(error);
+    }
+  };
+}
 
 export function createMetrics() {
   const registry = new Registry();

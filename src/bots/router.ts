@@ -28,6 +28,19 @@ export type GitHubWork = (
   ctx: TaskContext & { taskId: string },
 ) => Promise<unknown>;
 
+/** A command that acts (runs code, stops work, posts on a schedule): asked of the action gate first. */
+export type GatedCommand = 'run' | 'cancel' | 'digest';
+
+/**
+ * Whether the requester may use a command that acts, decided from their identity on the platform
+ * (on GitHub: write access to the repository; src/github createGitHubActionGate). A refusal carries
+ * the one line to reply.
+ */
+export type ActionGate = (
+  event: NormalizedEvent,
+  action: GatedCommand,
+) => Promise<{ allowed: true } | { allowed: false; reason: string }>;
+
 export interface RouterDeps {
   store: Store;
   sinkFor: (event: NormalizedEvent) => ReplySink;
@@ -35,6 +48,8 @@ export interface RouterDeps {
   codeRunner?: CodeRunner;
   orchestrator?: Orchestrator;
   github?: GitHubWork;
+  /** Asked before `run`, `cancel` and `digest`; without one they are open (the terminal). */
+  actionGate?: ActionGate;
 }
 
 export const NO_MODEL_TEXT =
@@ -98,7 +113,17 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
       return { reply: text };
     };
 
+    /** The refusal to reply when the requester may not use `action`, or undefined. */
+    const refusalFor = async (action: GatedCommand): Promise<string | undefined> => {
+      const decision = deps.actionGate ? await deps.actionGate(event, action) : { allowed: true as const };
+      return decision.allowed ? undefined : decision.reason;
+    };
+
     const command = parseCommand(input);
+    if (command.name === 'run' || command.name === 'cancel' || command.name === 'digest') {
+      const refusal = await refusalFor(command.name);
+      if (refusal) return { ...(await say(refusal)), refused: command.name };
+    }
     switch (command.name) {
       case 'error':
         return say(command.message);
@@ -133,7 +158,14 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
                 t.source.channelId === event.channelId &&
                 t.source.threadId === event.threadId,
             );
-        const target = candidates.find((t) => t && (t.status === 'running' || t.status === 'queued'));
+        // Only this workspace's tasks: task ids are public (commit trailers), workspaces are not each other's.
+        const target = candidates.find(
+          (t) =>
+            t &&
+            (t.status === 'running' || t.status === 'queued') &&
+            t.source.platform === event.platform &&
+            t.source.workspaceId === event.workspaceId,
+        );
         if (!target) return say('Nothing to cancel in this thread.');
         await store.cancelTask(target.id, `cancelled by ${who}`, who);
         await store.recordAudit({

@@ -1,11 +1,10 @@
 /**
- * The one HTTP port: Bolt's ExpressReceiver app carrying Slack events, GitHub webhooks, Discord
+ * The one HTTP port: an Express app carrying Slack events, GitHub webhooks, Discord
  * interactions, health, readiness and metrics. Every platform route verifies the signature over the
  * raw body before anything else, records the task durably, then acks; it never waits for a model.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { ExpressReceiver } from '@slack/bolt';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { type Config, DeckhandError, type Logger, withLogContext } from '../core/index.js';
 import { parseGitHubWebhook, verifyGitHubSignature } from '../github/index.js';
@@ -14,7 +13,7 @@ import { createAdminRouter } from './admin/index.js';
 import { createDiscordRoute } from './discord/ingress.js';
 import type { ParseOutcome } from './events.js';
 import { ingressErrorResponse, MAX_BODY_BYTES, parseJson } from './http.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, type Metrics, metricsHandler, routeLabel } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { createSlackRoute } from './slack/ingress.js';
 import { mountSlack } from './slack/mount.js';
@@ -80,16 +79,9 @@ export function createHttpApp(deps: ServerDeps) {
     res.set('x-request-id', requestId);
     withLogContext({ requestId }, next);
   });
-  // Bolt listens on its own endpoint for the Bolt App (interactive features); our routes come first.
-  const receiver = new ExpressReceiver({
-    signingSecret: secrets.SLACK_SIGNING_SECRET ?? 'not-configured',
-    endpoints: '/slack/bolt',
-    app,
-    // Slack's 200 waits until the event's task is durable, as on /slack/events.
-    processBeforeResponse: true,
-  });
-  // The Bolt App on /slack/bolt (authorize from the store) and the OAuth install routes.
-  mountSlack({ app, receiver, config, store: deps.store, pipeline, logger: log });
+  // The OAuth install routes, when configured. Slack events come only through /slack/events (signed,
+  // 503 without SLACK_SIGNING_SECRET) or Socket Mode; there is no other Slack endpoint.
+  mountSlack({ app, config, store: deps.store, logger: log });
   const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
   const routes: Record<string, Route> = {
@@ -177,9 +169,8 @@ export function createHttpApp(deps: ServerDeps) {
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ ok, checks });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  // Closed with DECKHAND_METRICS_TOKEN when set (401 without `Authorization: Bearer <token>`).
+  app.get('/metrics', metricsHandler(metrics, secrets.DECKHAND_METRICS_TOKEN));
   app.use(
     '/admin',
     createAdminRouter({
@@ -194,6 +185,8 @@ export function createHttpApp(deps: ServerDeps) {
   // whose detail stays in the log. A refused request has created nothing by this point.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const typed = error as { type?: string; status?: number };
+    // Labels name the matched route template, never req.path (case variants, 404 paths: unbounded).
+    const route = routeLabel(req.route, Object.keys(routes));
     let answer = ingressErrorResponse(error);
     if (typed.type === 'entity.too.large' || typed.status === 413) {
       answer = {
@@ -211,19 +204,20 @@ export function createHttpApp(deps: ServerDeps) {
         status: 503,
         body: { error: 'STORE_UNREACHABLE', message: 'Deckhand cannot record this event right now; retry.' },
       };
-      metrics.events.inc({ platform: platformOfPath(req.path), outcome: 'unavailable' });
+      metrics.events.inc({ platform: platformOfPath(route), outcome: 'unavailable' });
     } else if (answer.status === 500) {
       log.error({ err: error, path: req.path }, 'request failed');
     }
-    if (answer.status >= 400 && answer.status < 500 && req.path in routes)
-      metrics.events.inc({ platform: platformOfPath(req.path), outcome: 'rejected' });
-    metrics.requests.inc({ route: req.path, status: String(answer.status) });
+    if (answer.status >= 400 && answer.status < 500 && route in routes)
+      metrics.events.inc({ platform: platformOfPath(route), outcome: 'rejected' });
+    metrics.requests.inc({ route, status: String(answer.status) });
     res.status(answer.status).json(answer.body);
   });
 
-  return { app, receiver, metrics };
+  return { app, metrics };
 }
 
+/** 'slack' for the '/slack/events' template; 'unknown' for OTHER_ROUTE. */
 function platformOfPath(path: string): string {
   return path.split('/')[1] ?? 'unknown';
 }

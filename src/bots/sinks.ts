@@ -22,7 +22,11 @@ export interface SinkFactoryOptions {
   logger: Logger;
   /** An installation-authenticated client for the event; default: one per installation from the App's key. */
   githubClientFor?: (event: NormalizedEvent) => GitHubClient;
-  /** Where SLACK_API_URL, DISCORD_API_URL and GITHUB_API_URL are read (default process.env). */
+  /**
+   * Where SLACK_API_URL, SLACK_RESPONSE_URL_ORIGINS (comma-separated origins a slash command's
+   * response_url may have; default https://hooks.slack.com), DISCORD_API_URL and GITHUB_API_URL are
+   * read (default process.env).
+   */
   env?: Record<string, string | undefined>;
   retry?: RetryOptions;
   /** Multi-workspace Slack (with SLACK_CLIENT_ID): installed workspaces' tokens; SLACK_BOT_TOKEN serves the rest. */
@@ -151,6 +155,9 @@ export function createSinkFactory(options: SinkFactoryOptions): SinkFactory {
             ? slackTokenLookup(event.workspaceId, botToken, installations)
             : (botToken ?? ''),
           apiUrl: env.SLACK_API_URL || undefined,
+          ...(env.SLACK_RESPONSE_URL_ORIGINS
+            ? { responseUrlOrigins: env.SLACK_RESPONSE_URL_ORIGINS.split(',').map((o) => o.trim()) }
+            : {}),
           retry,
           logger,
           editIntervalMs: config.slack.editIntervalMs,

@@ -13,7 +13,7 @@ import { createHttpApp, listen } from '../bots/server.js';
 import { acknowledgeReceipt, createSinkFactory } from '../bots/sinks.js';
 import { createWorker } from '../bots/worker.js';
 import { createLogger, DeckhandError, loadConfig } from '../core/index.js';
-import { createGitHubWork, sinkClientFor } from '../github/index.js';
+import { createGitHubActionGate, createGitHubWork, sinkClientFor } from '../github/index.js';
 import { createDockerClient, dockerConfigured, reapOrphans } from '../runners/index.js';
 import {
   digestSummariser,
@@ -69,6 +69,8 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
       store: runtime.store,
       sinkFor,
       rateLimits: runtime.rateLimits,
+      // On GitHub, `run`, `cancel` and `digest` need write access to the repository, as changes do.
+      actionGate: createGitHubActionGate({ access: githubAccess, store: runtime.store, logger: log }),
       ...(runtime.codeRunner ? { codeRunner: instrumentCodeRunner(runtime.codeRunner, metrics) } : {}),
       ...(runtime.orchestrator ? { orchestrator: runtime.orchestrator } : {}),
       // Mentions on GitHub: reviews and pull requests; the model's agent makes changes and reviews

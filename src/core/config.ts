@@ -58,6 +58,11 @@ const settingsSchema = z
         outputLimitBytes: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
         /** Size of each writable tmpfs in a sandbox (/tmp, /work, /dev/shm); counts toward memoryMb. */
         tmpfsMb: z.coerce.number().int().min(1).max(4096).default(64),
+        /**
+         * Size of the work folder (a tmpfs) of a GitHub change's sandbox, which holds the checkout;
+         * that sandbox's memory limit is memoryMb plus this, since tmpfs pages count as memory.
+         */
+        workspaceMb: z.coerce.number().int().min(16).max(65_536).default(512),
         /** Extra languages or overrides of python/node/bash: { name: { image?, command, fileName } }. */
         languages: z
           .record(
@@ -207,6 +212,8 @@ export const SECRET_VARIABLES = [
   'OPENAI_API_KEY',
   'OPENAI_BASE_URL',
   'DECKHAND_ADMIN_TOKEN',
+  /** When set, GET /metrics answers only `Authorization: Bearer <token>` (Prometheus' bearer_token). */
+  'DECKHAND_METRICS_TOKEN',
   /** Encrypts the credentials kept in the store (Slack bot tokens from OAuth installs). */
   'DECKHAND_SECRET_KEY',
 ] as const;

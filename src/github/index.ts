@@ -9,6 +9,7 @@ export {
 } from './change.js';
 export * from './checklist.js';
 export * from './detect-tests.js';
+export * from './gate.js';
 export * from './parse.js';
 export * from './permission.js';
 export * from './ports.js';

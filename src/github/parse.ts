@@ -4,6 +4,7 @@
  * other delivery is acknowledged and ignored, as is anything a bot (Deckhand included) did.
  * Call verifyGitHubSignature on the raw body first.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ParseOutcome } from '../bots/events.js';
 import { eventOutcome, ignore, ingressError, parseWith } from '../bots/http.js';
@@ -14,7 +15,11 @@ export const DEFAULT_TRIGGER_LABEL = 'deckhand';
 export interface GitHubWebhook {
   /** X-GitHub-Event. */
   name: string;
-  /** X-GitHub-Delivery (a GUID; redeliveries keep it). */
+  /**
+   * X-GitHub-Delivery (a GUID; redeliveries keep it). Unsigned: it is required and logged, but the
+   * dedupe key comes from the signed body (Target.signedKey), so a body replayed under new delivery
+   * ids is still one piece of work.
+   */
   deliveryId: string;
   /** The JSON-parsed body. */
   payload: unknown;
@@ -45,6 +50,7 @@ const baseSchema = z.object({
 
 const commentSchema = z.object({
   id: z.number(),
+  updated_at: z.string().nullable().optional(),
   node_id: z.string().optional(),
   body: z.string().nullable().optional(),
   user: actorSchema.nullable().optional(),
@@ -62,7 +68,9 @@ const issueCommentSchema = baseSchema.extend({
 });
 const issuesSchema = baseSchema.extend({
   issue: z.object({
+    id: z.number().optional(),
     number: z.number(),
+    updated_at: z.string().nullable().optional(),
     title: z.string().default(''),
     body: z.string().nullable().optional(),
     user: actorSchema.nullable().optional(),
@@ -80,6 +88,7 @@ const reviewSchema = baseSchema.extend({
   pull_request: pullSchema,
   review: z.object({
     id: z.number(),
+    submitted_at: z.string().nullable().optional(),
     body: z.string().nullable().optional(),
     user: actorSchema.nullable().optional(),
     html_url: z.string().optional(),
@@ -101,6 +110,11 @@ interface Target {
   replyTo: Record<string, string | undefined>;
   /** Set for an issue assigned or labelled: a request without a mention, or why it is not one. */
   trigger?: { requested: boolean; reason: string };
+  /**
+   * What identifies this piece of work inside the signed body: the comment, review or issue id,
+   * the action and its time. Two deliveries with the same key are the same request.
+   */
+  signedKey: string;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -167,6 +181,7 @@ function targetOf(
         number: p.issue.number,
         body: p.comment.body ?? '',
         author: p.comment.user,
+        signedKey: `comment:${p.comment.id}:${p.comment.updated_at ?? ''}`,
         replyTo: {
           commentId: String(p.comment.id),
           commentNodeId: p.comment.node_id,
@@ -181,11 +196,14 @@ function targetOf(
     const p = parseWith(issuesSchema, payload, what);
     const self = loginOf(options.botLogin).toLowerCase();
     let trigger: Target['trigger'];
+    let whom = '';
     if (p.action === 'assigned') {
       const assignee = p.assignee ? loginOf(p.assignee.login).toLowerCase() : '';
+      whom = assignee;
       trigger = { requested: assignee === self, reason: `issues.assigned to someone else` };
     } else if (p.action === 'labeled') {
       const label = p.label?.name.toLowerCase() ?? '';
+      whom = label;
       trigger = {
         requested: label === options.triggerLabel.toLowerCase(),
         reason: `issues.labeled with another label`,
@@ -199,7 +217,13 @@ function targetOf(
         body: p.issue.body ?? '',
         title: p.issue.title,
         author: p.issue.user,
-        replyTo: { issueNumber: String(p.issue.number), title: p.issue.title, url: p.issue.html_url },
+        signedKey: `issue:${p.issue.id ?? `${p.repository.full_name}#${p.issue.number}`}:${whom}:${p.issue.updated_at ?? ''}`,
+        replyTo: {
+          issueNumber: String(p.issue.number),
+          title: p.issue.title,
+          url: p.issue.html_url,
+          ...(p.issue.user ? { textAuthor: p.issue.user.login } : {}),
+        },
         ...(trigger ? { trigger } : {}),
       },
     };
@@ -213,6 +237,7 @@ function targetOf(
         number: p.pull_request.number,
         body: p.review.body ?? '',
         author: p.review.user,
+        signedKey: `review:${p.review.id}:${p.review.submitted_at ?? ''}`,
         replyTo: {
           reviewId: String(p.review.id),
           issueNumber: String(p.pull_request.number),
@@ -231,6 +256,7 @@ function targetOf(
         number: p.pull_request.number,
         body: p.comment.body ?? '',
         author: p.comment.user,
+        signedKey: `review_comment:${p.comment.id}:${p.comment.updated_at ?? ''}`,
         replyTo: {
           commentId: String(p.comment.id),
           commentNodeId: p.comment.node_id,
@@ -251,6 +277,7 @@ function targetOf(
       number: p.discussion.number,
       body: p.comment.body ?? '',
       author: p.comment.user,
+      signedKey: `discussion_comment:${p.comment.id}:${p.comment.updated_at ?? ''}`,
       replyTo: {
         commentId: String(p.comment.id),
         commentNodeId: p.comment.node_id,
@@ -259,6 +286,12 @@ function targetOf(
       },
     },
   };
+}
+
+/** The signed key as the pipeline's dedupe key: as it is when short, else its SHA-256. */
+function dedupeKeyOf(signedKey: string): string {
+  if (signedKey.length <= 200) return signedKey;
+  return `sha256:${createHash('sha256').update(signedKey).digest('hex')}`;
 }
 
 export function parseGitHubWebhook(webhook: GitHubWebhook): ParseOutcome {
@@ -290,6 +323,9 @@ export function parseGitHubWebhook(webhook: GitHubWebhook): ParseOutcome {
   }
 
   const text = target.title ? `${target.title}\n\n${found.text}`.trim() : found.text;
+  // Labelling or assigning asks Deckhand to work on text someone else (the issue's author) wrote:
+  // that text is context for the model, never a script (src/github/request.ts reads this flag).
+  const context = target.trigger ? { textIs: 'context' } : {};
   return eventOutcome(
     {
       platform: 'github',
@@ -300,9 +336,15 @@ export function parseGitHubWebhook(webhook: GitHubWebhook): ParseOutcome {
       userName: base.sender.login,
       text,
       mentions: found.mentions,
-      deliveryKey: deliveryId,
+      deliveryKey: dedupeKeyOf(`${name}.${action}:${target.signedKey}`),
       eventType: target.trigger ? `${name}.${action}` : name,
-      replyTo: { ...target.replyTo, repo: base.repository.full_name, kind: target.kind },
+      replyTo: {
+        ...target.replyTo,
+        ...context,
+        repo: base.repository.full_name,
+        kind: target.kind,
+        deliveryId,
+      },
     },
     webhook.now,
   );

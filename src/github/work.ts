@@ -4,13 +4,13 @@
  * request. Everything the user sees goes into the tracking comment (the event's ReplySink).
  */
 import type { NormalizedEvent, ReplySink } from '../bots/index.js';
-import { type Config, DeckhandError, isDeckhandError, type Logger } from '../core/index.js';
+import type { Config, Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import type { GitHubAccess, GitHubOctokitClient } from './access.js';
+import type { GitHubAccess } from './access.js';
 import { botLoginOf, type CodeRunner, makeChange } from './change.js';
-import { mayWrite, refusalText, repositoryRole } from './permission.js';
+import { requesterRole } from './gate.js';
+import { mayWrite, refusalText } from './permission.js';
 import type { Reviewer, WorkspaceAgent } from './ports.js';
-import { plainReason } from './reason.js';
 import { readRequest } from './request.js';
 import { reviewPullRequest } from './review.js';
 
@@ -57,20 +57,7 @@ export function createGitHubWork(deps: GitHubWorkDeps) {
       await sink.post('I can only work on issues and pull requests, not discussions.');
       return { outcome: 'unsupported' };
     }
-    let octokit: GitHubOctokitClient;
-    let role: string;
-    try {
-      octokit = await deps.access.octokit(event.workspaceId);
-      role = await repositoryRole(octokit, request.owner, request.repo, request.requester);
-    } catch (error) {
-      // Octokit's errors carry no `retryable`: say what happened, and whether a retry may help.
-      if (isDeckhandError(error)) throw error;
-      const { message, retryable } = plainReason(error);
-      throw new DeckhandError('UPSTREAM_FAILED', `I could not check your access: ${message}`, {
-        cause: error,
-        retryable,
-      });
-    }
+    const { octokit, role } = await requesterRole(deps.access, event);
     if (!mayWrite(role)) {
       log?.info({ repo: request.fullName, user: request.requester, role }, 'refused: no write access');
       await sink.post(refusalText(request.requester, request.fullName));

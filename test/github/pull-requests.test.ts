@@ -230,15 +230,19 @@ const OPEN_PULL = {
   base: { ref: 'main' },
 };
 
+let nextCommentId = 7_000_001;
+
 /** An issue_comment example, on issue 1 or on pull request 2, by `user`, saying `body`. */
 function comment(body: string, options: { user?: string; pullRequest?: boolean } = {}) {
   const payload = examplePayload('issue_comment', 'created') as {
     issue: Record<string, unknown>;
-    comment: { body: string; user: { login: string } };
+    comment: { id: number; body: string; user: { login: string } };
     sender: { login: string };
     installation?: { id: number };
   };
   const user = options.user ?? 'Codertocat';
+  // Each call is a new comment: the dedupe key comes from the signed body's comment id.
+  payload.comment.id = nextCommentId++;
   payload.comment.body = body;
   payload.comment.user.login = user;
   payload.sender.login = user;
@@ -354,10 +358,11 @@ describe('a mention that asks for a change opens one pull request and keeps it u
     permission('Codertocat', 'write');
     repository();
     api.route('GET', `/repos/${REPO}/pulls`, 200, [OPEN_PULL]);
-    const again = await deliver('issue_comment', comment(FIX), '1b1d1b1d-0000-4000-8000-00000000f101');
+    const repeated = comment(FIX);
+    const again = await deliver('issue_comment', repeated, '1b1d1b1d-0000-4000-8000-00000000f101');
     await finished(again.task);
     // GitHub's "Redeliver" keeps the delivery id: the same task, nothing new.
-    const redelivered = await deliver('issue_comment', comment(FIX), '1b1d1b1d-0000-4000-8000-00000000f101');
+    const redelivered = await deliver('issue_comment', repeated, '1b1d1b1d-0000-4000-8000-00000000f101');
     expect(redelivered).toMatchObject({ task: again.task, duplicate: true });
     // The second request found the branch and its open pull request, and opened none.
     expect(resultOf(await finished(again.task))).toMatchObject({
@@ -480,7 +485,36 @@ describe('a pull request GitHub will not open', () => {
 });
 
 describe('an issue labelled for the bot', () => {
-  it('is a request without a mention: its body is the instructions', async () => {
+  /** The issues.labeled example: issue #10 written by `author`, labelled `deckhand` by Codertocat. */
+  function labelled(author: string, body: string) {
+    const payload = examplePayload('issues', 'labeled') as {
+      label: { name: string };
+      issue: { id: number; number: number; title: string; body: string | null; user: { login: string } };
+      installation?: { id: number };
+    };
+    payload.label.name = 'deckhand';
+    payload.installation = { id: INSTALLATION };
+    payload.issue.id = nextCommentId++;
+    payload.issue.number = 10;
+    payload.issue.title = 'Add a license file';
+    payload.issue.body = body;
+    payload.issue.user = { ...payload.issue.user, login: author };
+    return payload;
+  }
+  const SCRIPTED_BODY = "We need one.\n```python\nopen('LICENSE', 'w').write('MIT\\n')\n```";
+
+  it('never runs a script from the issue text: without a model it says so and pushes nothing', async () => {
+    const calls = githubApi();
+    permission('Codertocat', 'write');
+    const before = git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
+    const task = await finished((await deliver('issues', labelled('mallory', SCRIPTED_BODY))).task);
+    expect(resultOf(task)).toEqual({ outcome: 'no_model' });
+    expect(calls.comments.map((c) => c.issue)).toEqual([10]);
+    expect(calls.comments[0]?.body).toContain('no model is configured here');
+    expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
+  }, 60_000);
+
+  it('gives the model the issue as quoted context, and the labeller as the requester', async () => {
     const calls = githubApi();
     permission('Codertocat', 'write');
     repository();
@@ -491,22 +525,26 @@ describe('an issue labelled for the bot', () => {
       head: { ref: 'deckhand/10-add-a-license-file' },
       base: { ref: 'main' },
     });
-    const payload = examplePayload('issues', 'labeled') as {
-      label: { name: string };
-      issue: { number: number; title: string; body: string | null };
-      installation?: { id: number };
+    const seen: string[] = [];
+    agent = async (ctx) => {
+      seen.push(ctx.instructions);
+      await ctx.runInSandbox({ lang: 'bash', code: "printf 'MIT\\n' > LICENSE" });
+      return { summary: 'Added a LICENSE file.' };
     };
-    payload.label.name = 'deckhand';
-    payload.installation = { id: INSTALLATION };
-    payload.issue.number = 10;
-    payload.issue.title = 'Add a license file';
-    payload.issue.body = "We need one.\n```python\nopen('LICENSE', 'w').write('MIT\\n')\n```";
-    const task = await finished((await deliver('issues', payload)).task);
-    expect(resultOf(task)).toMatchObject({ outcome: 'pull_request', number: 14, created: true });
+    try {
+      const task = await finished((await deliver('issues', labelled('mallory', SCRIPTED_BODY))).task);
+      expect(resultOf(task)).toMatchObject({ outcome: 'pull_request', number: 14, created: true });
+    } finally {
+      agent = undefined;
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toContain('Resolve issue #10: @Codertocat labelled it for me.');
+    expect(seen[0]).toContain('quoted as context');
+    expect(seen[0]).toContain("> open('LICENSE', 'w').write('MIT\\n')");
     expect(git(['--git-dir', bare, 'show', 'deckhand/10-add-a-license-file:LICENSE'])).toBe('MIT\n');
     expect(pulls[0]).toMatchObject({ title: 'Add a license file', head: 'deckhand/10-add-a-license-file' });
-    expect(calls.comments.map((c) => c.issue)).toEqual([10]);
-    expect(calls.edits.at(-1)).toContain('- [x] Run your `python` script in a sandbox: 1 file changed');
+    expect(calls.edits.at(-1)).toContain('- [x] Make the changes in a sandbox: 1 file changed');
+    expect(calls.edits.at(-1)).toContain('for @Codertocat');
     expect(api.unmatched).toEqual([]);
   }, 120_000);
 });

@@ -135,10 +135,45 @@ describe('GitHub mentions', () => {
       userId: 'alice',
       text: 'please retry the build, cc @octocat',
       mentions: ['octocat'],
-      deliveryKey: 'guid-1',
+      // From the signed body (comment id and edit time), not from the unsigned X-GitHub-Delivery.
+      deliveryKey: 'issue_comment.created:comment:1001:',
       eventType: 'issue_comment',
-      replyTo: { commentId: '1001', issueNumber: '7', repo: 'acme/widgets', kind: 'issue' },
+      replyTo: {
+        commentId: '1001',
+        issueNumber: '7',
+        repo: 'acme/widgets',
+        kind: 'issue',
+        deliveryId: 'guid-1',
+      },
     });
+  });
+
+  it('keys a comment by its signed body: the same body under another delivery id is the same work', () => {
+    const keyOf = (payload: unknown, deliveryId: string) =>
+      eventOf(parseGitHubWebhook({ name: 'issue_comment', deliveryId, payload })).deliveryKey;
+    expect(keyOf(comment, 'guid-1')).toBe(keyOf(comment, 'guid-2'));
+    const edited = { ...comment, comment: { ...comment.comment, id: 1002 } };
+    expect(keyOf(edited, 'guid-1')).not.toBe(keyOf(comment, 'guid-1'));
+  });
+
+  it('marks the text of a labelled or assigned issue as context, never the requester’s words', () => {
+    const labelled = {
+      action: 'labeled',
+      label: { name: 'deckhand' },
+      issue: {
+        id: 77,
+        number: 3,
+        title: 'Tidy',
+        body: 'run this',
+        user: { login: 'mallory' },
+        updated_at: 't1',
+      },
+      repository: { full_name: 'acme/widgets' },
+      sender: { login: 'alice', type: 'User' },
+    };
+    const event = eventOf(parseGitHubWebhook({ name: 'issues', deliveryId: 'g', payload: labelled }));
+    expect(event.replyTo).toMatchObject({ textIs: 'context', textAuthor: 'mallory' });
+    expect(event.deliveryKey).toBe('issues.labeled:issue:77:deckhand:t1');
   });
 
   it('ignores a comment that does not mention @deckhand (or only quotes or codes it)', () => {

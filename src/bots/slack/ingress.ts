@@ -63,7 +63,15 @@ export interface SlackIngressDeps {
 /** The `/slack/events` route: verify the signature, parse with the policy, keep known thread replies. */
 export function createSlackRoute(deps: SlackIngressDeps) {
   const policy = slackPolicy(deps.config);
+  const socketMode = Boolean(deps.config.secrets.SLACK_APP_TOKEN) && deps.config.slack.socketMode;
   return async (rawBody: Buffer, headers: SlackHeaders): Promise<ParseOutcome> => {
+    // Slack's events come over Socket Mode here: this route takes nothing, signed or not.
+    if (socketMode) {
+      throw ingressError(
+        503,
+        'Slack is connected over Socket Mode here (SLACK_APP_TOKEN), so this HTTP route accepts nothing. To receive events over HTTP instead, set slack.socketMode: false and SLACK_SIGNING_SECRET.',
+      );
+    }
     verifySlackSignature({
       signingSecret: deps.config.secrets.SLACK_SIGNING_SECRET ?? '',
       rawBody,
@@ -80,7 +88,7 @@ export function createSlackRoute(deps: SlackIngressDeps) {
   };
 }
 
-/** For transports that authenticate the connection instead of each request (Socket Mode, Bolt). */
+/** For Socket Mode, which authenticates the connection (SLACK_APP_TOKEN) instead of each request. */
 export function createSlackBodyParser(deps: SlackIngressDeps) {
   const policy = slackPolicy(deps.config);
   return async (type: string, body: unknown): Promise<ParseOutcome> => {

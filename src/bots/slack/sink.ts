@@ -34,6 +34,11 @@ export interface SlackSinkOptions {
   apiUrl?: string;
   retry?: RetryOptions;
   logger?: SinkLogger;
+  /**
+   * Origins a response_url may have (default Slack's hooks host): the URL comes from the request
+   * body, so any other is refused rather than POSTed to (SLACK_RESPONSE_URL_ORIGINS in tests).
+   */
+  responseUrlOrigins?: readonly string[];
   /** Who sees response_url replies: the channel (default) or only the user who ran the command. */
   responseType?: 'in_channel' | 'ephemeral';
   /** Least time between two edits of one message (default 1000 ms: Slack allows about one a second). */
@@ -50,14 +55,49 @@ const REACTIONS: Record<ReplyStatus, string> = {
   failed: 'x',
 };
 
+/** Where Slack's response_url points: its hooks host, over HTTPS. */
+export const SLACK_RESPONSE_URL_ORIGINS: readonly string[] = ['https://hooks.slack.com'];
+
+/** Whether `url` is on one of `origins` (scheme, host and port compared, as URL.origin gives them). */
+export function isAllowedResponseUrl(
+  url: string,
+  origins: readonly string[] = SLACK_RESPONSE_URL_ORIGINS,
+): boolean {
+  try {
+    return origins.includes(new URL(url).origin);
+  } catch {
+    return false;
+  }
+}
+
 /** Reply ids of messages posted through response_url (Slack returns no ts for those). */
 const RESPONSE_URL_ID = 'response_url:';
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(not a URL)';
+  }
+}
 
 export function createSlackSink(event: NormalizedEvent, options: SlackSinkOptions): ReplySink {
   const { replyTo } = event;
   const channel = replyTo.channel ?? event.channelId;
   const threadTs = event.threadId || undefined;
-  const responseUrl = !threadTs ? replyTo.responseUrl : undefined;
+  const givenResponseUrl = !threadTs ? replyTo.responseUrl : undefined;
+  // A response_url elsewhere than Slack's hooks is never called (a forged body could aim the worker
+  // at any address); the reply goes to the channel through the Web API instead.
+  const responseUrl =
+    givenResponseUrl && isAllowedResponseUrl(givenResponseUrl, options.responseUrlOrigins)
+      ? givenResponseUrl
+      : undefined;
+  if (givenResponseUrl && !responseUrl) {
+    options.logger?.warn(
+      { origin: originOf(givenResponseUrl) },
+      'response_url is not on an allowed Slack origin; replying in the channel instead',
+    );
+  }
   /** The message status reactions go on: the clicked message, else the mention (or its thread root). */
   const reactionTs = replyTo.messageTs || replyTo.threadTs || undefined;
   const retry = options.retry ?? {};
