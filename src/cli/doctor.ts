@@ -153,15 +153,28 @@ async function checkDocker(config: Config): Promise<CheckResult> {
         fix: 'deckhand sandbox build',
       };
     }
-    return { part: 'docker', state: 'ok', detail: `engine ${version}, image ${config.sandbox.image}` };
+    return {
+      part: 'docker',
+      state: 'ok',
+      detail: `engine ${version}, image ${config.sandbox.image}${plainTcpNote()}`,
+    };
   } catch (error) {
     return {
       part: 'docker',
       state: 'broken',
       detail: `engine does not answer: ${(error as Error).message}`,
-      fix: process.env.DOCKER_HOST ? 'check DOCKER_HOST' : 'start it: dockerd &',
+      fix: process.env.DOCKER_HOST
+        ? 'check DOCKER_HOST (tcp:// with TLS: DOCKER_TLS_VERIFY=1, ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH)'
+        : 'start it: dockerd &',
     };
   }
+}
+
+/** An engine on plain tcp:// is an unauthenticated root shell on its host for anyone who can reach it. */
+function plainTcpNote(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env.DOCKER_HOST ?? '';
+  if (!host || host.startsWith('unix://') || env.DOCKER_TLS_VERIFY || env.DOCKER_TLS) return '';
+  return ' (plain TCP without TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)';
 }
 
 /**

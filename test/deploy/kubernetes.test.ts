@@ -46,6 +46,13 @@ const serviceMonitorSchema = z.object({
               path: z.string().startsWith('/'),
               interval: z.string().regex(/^\d+[smh]$/),
               scrapeTimeout: z.string().regex(/^\d+[smh]$/),
+              authorization: z
+                .object({
+                  type: z.literal('Bearer'),
+                  credentials: z.object({ name: z.string().min(1), key: z.string().min(1) }).strict(),
+                })
+                .strict()
+                .optional(),
             })
             .strict(),
         )
@@ -179,6 +186,18 @@ describe('the Kubernetes manifests in deploy/kubernetes', () => {
       const ports = (service.spec as { ports: { name: string }[] }).ports.map((p) => p.name);
       expect(ports).toContain(monitor.spec.endpoints[0]?.port);
     }
+  });
+
+  it('scrapes /metrics with the bearer token the Secret holds as DECKHAND_METRICS_TOKEN', () => {
+    const monitor = serviceMonitorSchema.parse(byKind('ServiceMonitor')[0]);
+    const secret = byKind('Secret')[0] as Manifest & { stringData: Record<string, string> };
+    for (const endpoint of monitor.spec.endpoints) {
+      expect(endpoint.authorization).toEqual({
+        type: 'Bearer',
+        credentials: { name: secret.metadata.name, key: 'DECKHAND_METRICS_TOKEN' },
+      });
+    }
+    expect(Object.keys(secret.stringData)).toContain('DECKHAND_METRICS_TOKEN');
   });
 
   it('lists every manifest in kustomization.yaml', () => {
