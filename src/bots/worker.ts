@@ -10,7 +10,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { logger as defaultLogger, isDeckhandError, type Logger, withLogContext } from '../core/index.js';
+import {
+  logger as defaultLogger,
+  isDeckhandError,
+  type Logger,
+  redactText,
+  taskFailureMessage,
+  withLogContext,
+} from '../core/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import type { Metrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
@@ -158,14 +165,14 @@ export function createWorker(options: WorkerOptions) {
     async function recordFailure(error: unknown): Promise<string> {
       if (controller.signal.aborted && !running) return 'released'; // released on shutdown below
       const code = (error as { code?: string }).code ?? 'INTERNAL';
-      const message =
-        (error as { userMessage?: string }).userMessage ?? (error as Error).message ?? String(error);
+      // The stored error is for operators (/admin); the user hears only taskFailureMessage's text.
+      const message = storedErrorMessage(error);
       const retryable = (error as { retryable?: boolean }).retryable ?? isTransient(error);
       log.warn({ err: error, task: task.id, attempt: task.attempts, retryable }, 'task attempt failed');
       await stopRenewing();
       try {
         const outcome = await store.failTask(task.id, id, { code, message }, { retryable });
-        if (outcome.status === 'failed') await options.onGiveUp?.(task, message);
+        if (outcome.status === 'failed') await options.onGiveUp?.(task, taskFailureMessage(error, task.id));
         return outcome.status === 'failed' ? 'failed' : 'retried';
       } catch (failError) {
         log.error({ err: failError, task: task.id }, 'could not record the failure');
@@ -226,7 +233,7 @@ export function createWorker(options: WorkerOptions) {
             // A task that died with its worker on its last attempt still owes the user an answer.
             for (const task of swept.failedTasks) {
               await options
-                .onGiveUp?.(task, task.lastError?.message ?? 'the worker stopped')
+                .onGiveUp?.(task, sweptTaskMessage(task))
                 .catch((error: unknown) =>
                   log.warn({ err: error, task: task.id }, 'could not tell the user about a failed task'),
                 );
@@ -302,6 +309,21 @@ function isTransient(error: unknown): boolean {
   return (
     name === 'MongoServerError' && /SQLITE_BUSY|database is locked/.test(String((error as Error).message))
   );
+}
+
+/** What lastError keeps: a typed error's userMessage, else the error's text with secrets redacted. */
+function storedErrorMessage(error: unknown): string {
+  if (isDeckhandError(error)) return error.userMessage;
+  const text = error instanceof Error ? error.message : String(error);
+  return redactText(text).slice(0, 500);
+}
+
+/**
+ * What the user hears about a task whose worker died on its last attempt. The stored lastError names
+ * the worker (host:pid), which is ours to know, not theirs.
+ */
+export function sweptTaskMessage(task: TaskRecord): string {
+  return `The worker handling this stopped answering; gave up after ${task.attempts} attempts (task ${task.id}).`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -50,3 +50,23 @@ export function userMessageOf(error: unknown): string {
   if (error instanceof DeckhandError) return error.userMessage;
   return 'Something went wrong on our side. The error was logged; try again in a minute.';
 }
+
+/** Typed errors whose userMessage still describes our internals (documents, state machines). */
+const INTERNAL_CODES: ReadonlySet<ErrorCode> = new Set([
+  'STORE_VALIDATION',
+  'STORE_CONFLICT',
+  'ILLEGAL_TRANSITION',
+  'INTERNAL',
+]);
+
+/**
+ * What a user is told when their task fails for good: a short reason and the task id, so they can
+ * quote it. A typed error's userMessage is the reason; anything else (driver errors, stacks, paths,
+ * upstream bodies) is only named as "on my side" and stays in the log.
+ */
+export function taskFailureMessage(error: unknown, taskId: string): string {
+  if (error instanceof DeckhandError && !INTERNAL_CODES.has(error.code)) {
+    return `${error.userMessage.replace(/[.\s]+$/, '')} (task ${taskId}).`;
+  }
+  return `Something went wrong on my side (task ${taskId}); the details are in Deckhand's log.`;
+}

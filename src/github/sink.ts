@@ -123,10 +123,10 @@ export function createGitHubSink(event: NormalizedEvent, options: GitHubSinkOpti
     const errors = parsed.data?.errors?.map((e) => e.message).join('; ');
     const id = Object.values(parsed.data?.data ?? {})[0]?.comment.id;
     if (errors || !id) {
-      throw new DeckhandError(
-        'UPSTREAM_FAILED',
-        `GitHub ${what} failed: ${errors || 'no comment in the answer'}.`,
-      );
+      // GitHub's own error text is for the log (detail), not for the thread.
+      throw new DeckhandError('UPSTREAM_FAILED', `GitHub ${what} failed.`, {
+        detail: errors || 'no comment in the answer',
+      });
     }
     return id;
   }

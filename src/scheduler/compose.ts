@@ -117,7 +117,11 @@ export function composeDigest(facts: DigestFacts, summary?: string): ComposedDig
     { type: 'context', elements: [{ type: 'mrkdwn', text: window }] },
   ];
   if (summary)
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cut(summary, SLACK_SECTION_MAX) } });
+    // Model-written: escaped, so a `<!channel>` in it shows as text instead of pinging everyone.
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: cut(slackEscape(summary), SLACK_SECTION_MAX) },
+    });
   if (noRepos.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: noRepos[0] } });
   for (const repo of facts.repos.slice(0, 45)) {
     const body = repoLines(repo, slackLink)
@@ -145,7 +149,8 @@ export function composeDigest(facts: DigestFacts, summary?: string): ComposedDig
     })),
   };
 
-  return { title, text, slack: { text: cut(text, 3000), blocks }, discord: { embeds: [embed] } };
+  // Slack parses the fallback text as mrkdwn too; titles and the summary are other people's words.
+  return { title, text, slack: { text: cut(slackEscape(text), 3000), blocks }, discord: { embeds: [embed] } };
 }
 
 /** The digest with a model summary when a summariser is given and answers; the template otherwise. */

@@ -155,7 +155,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (requeued || failed) log.info({ requeued, failed }, 'expired task leases swept');
     for (const task of failedTasks) {
       await options
-        .onTaskGaveUp?.(task, task.lastError?.message ?? 'the worker stopped')
+        // Not lastError's text (it names the worker's host and pid): a plain reason with the task id.
+        .onTaskGaveUp?.(task, `the worker stopped answering while on it (task ${task.id})`)
         .catch((error: unknown) => log.warn({ err: error, task: task.id }, 'could not tell the user'));
     }
   });

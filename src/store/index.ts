@@ -20,6 +20,7 @@ export type {
 } from './models/index.js';
 export { PLATFORMS } from './models/index.js';
 export type { RunSummary, TaskActivityRow, WorkspaceUsage } from './repo/admin.js';
+export type { AdminSessionRecord } from './repo/admin-sessions.js';
 export type {
   ConversationKey,
   ConversationRecord,

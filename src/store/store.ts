@@ -6,6 +6,7 @@ import type { Connection } from 'mongoose';
 import { type ConnectOptions, connectMongo, describeMongoUri, watchConnection } from './connection.js';
 import { type Models, registerModels } from './models/index.js';
 import { adminRepo } from './repo/admin.js';
+import { adminSessionRepo } from './repo/admin-sessions.js';
 import { conversationRepo } from './repo/conversations.js';
 import { deliveryRepo } from './repo/deliveries.js';
 import { digestRepo } from './repo/digests.js';
@@ -45,6 +46,7 @@ function buildStore(
     ...recordRepo(models),
     ...digestRepo(models),
     ...adminRepo(models),
+    ...adminSessionRepo(models),
 
     /**
      * Creates the declared indexes. Safe to call repeatedly. On FerretDB only the unique ones: they

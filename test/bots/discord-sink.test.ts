@@ -88,7 +88,8 @@ describe('Discord reply sink', () => {
       expect(part.content.length).toBeLessThanOrEqual(DISCORD_MAX_CONTENT);
       expect(part.allowed_mentions).toEqual({ parse: [], replied_user: false });
     }
-    expect(sent.map((part) => part.content).join('')).toBe(`@everyone ${'x'.repeat(5000)}`);
+    // The text is kept, with a zero-width space that keeps @everyone from being a mention.
+    expect(sent.map((part) => part.content).join('')).toBe(`@\u200Beveryone ${'x'.repeat(5000)}`);
     expect(DISCORD_TRUNCATION_MARKER).toContain('truncated');
   });
 

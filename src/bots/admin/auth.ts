@@ -1,12 +1,22 @@
 /**
- * Who may see /admin: a caller presenting DECKHAND_ADMIN_TOKEN, either as `Authorization: Bearer`
- * (scripts, curl) or as the session cookie the sign-in form sets (browsers). The cookie holds an HMAC
- * of the token, never the token itself, so it is useless elsewhere and dies when the token rotates.
+ * Who may see /admin: a caller presenting DECKHAND_ADMIN_TOKEN as `Authorization: Bearer` (scripts,
+ * curl), or a browser holding the session cookie the sign-in form sets. The cookie holds a random
+ * session id; the session lives in the store with an expiry, is checked on every request and is
+ * deleted on sign-out, so a copied cookie stops working when it expires, when its owner signs out,
+ * or when the token rotates (each session is bound to an HMAC tag of the token it was opened with).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
+import type { Store } from '../../store/index.js';
 
 export const SESSION_COOKIE = 'deckhand_admin';
+/** How long a browser sign-in lasts unless configured otherwise: 12 hours. */
+export const DEFAULT_SESSION_MS = 12 * 60 * 60 * 1000;
+
+export type SessionStore = Pick<
+  Store,
+  'openAdminSession' | 'findAdminSession' | 'closeAdminSession' | 'purgeAdminSessions'
+>;
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -17,34 +27,39 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-export function sessionValue(token: string): string {
-  return createHmac('sha256', token).update('deckhand-admin-session-v1').digest('base64url');
+/** Names the token a session was opened with, without being usable as it. */
+export function tokenTag(token: string): string {
+  return createHmac('sha256', token).update('deckhand-admin-session-v2').digest('base64url');
 }
 
-function cookieOf(req: Request, name: string): string | undefined {
+export function cookieOf(req: Request, name: string = SESSION_COOKIE): string | undefined {
   for (const part of (req.get('cookie') ?? '').split(';')) {
     const [key, ...rest] = part.trim().split('=');
-    if (key === name) return rest.join('=');
+    if (key === name) return rest.join('=') || undefined;
   }
   return undefined;
 }
 
-export type Credential = 'none' | 'valid' | 'invalid';
-
-/** What the request presents: nothing, the right token (or session), or something wrong. */
-export function credentialOf(req: Request, token: string): Credential {
+/** The Bearer token of the request: undefined without an Authorization header, '' when malformed. */
+export function bearerOf(req: Request): string | undefined {
   const header = req.get('authorization');
-  if (header) {
-    const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-    return match?.[1] && sameSecret(match[1], token) ? 'valid' : 'invalid';
-  }
-  const cookie = cookieOf(req, SESSION_COOKIE);
-  if (cookie) return sameSecret(cookie, sessionValue(token)) ? 'valid' : 'invalid';
-  return 'none';
+  if (header === undefined) return undefined;
+  return /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] ?? '';
 }
 
-export function sessionCookie(token: string, secure: boolean): string {
-  return `${SESSION_COOKIE}=${sessionValue(token)}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=43200${secure ? '; Secure' : ''}`;
+/** Whether the cookie names a live session opened with the current token. */
+export async function validSession(
+  sessions: SessionStore,
+  id: string,
+  token: string,
+  now: Date,
+): Promise<boolean> {
+  const session = await sessions.findAdminSession(id, now);
+  return session !== null && sameSecret(session.tokenTag, tokenTag(token));
+}
+
+export function sessionCookie(id: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${id}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${Math.max(1, Math.floor(maxAgeSeconds))}${secure ? '; Secure' : ''}`;
 }
 
 export function clearedCookie(): string {

@@ -1,29 +1,37 @@
 /**
  * /admin: tasks, runs, schedules and spend per workspace for operators, behind DECKHAND_ADMIN_TOKEN.
- * Unset token: 503 naming the variable (the page is off, not open). Wrong token: 401.
+ * Unset token: 503 naming the variable (the page is off, not open). Wrong token: 401; five wrong
+ * tokens a minute from one address: 429 with Retry-After (throttle.ts). Browser sign-ins are
+ * server-side sessions with an expiry (auth.ts, stored by the store's admin-sessions repo).
  * GET /admin is the page; GET /admin/api/summary the same data as JSON; /admin/jobs/ is agendash
  * (Agenda's own dashboard) when the process was given one, behind the same token.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../../core/index.js';
-import { clearedCookie, credentialOf, sameSecret, sessionCookie } from './auth.js';
+import { DEFAULT_SESSION_MS, type SessionStore } from './auth.js';
 import { type AdminStore, loadAdminView } from './data.js';
-import { renderDashboard, renderLogin, renderNotConfigured } from './page.js';
+import { mountAdminGate } from './gate.js';
+import { renderDashboard, renderNotConfigured } from './page.js';
+import type { SignInThrottleOptions } from './throttle.js';
 
 export type { AdminView } from './data.js';
 export { loadAdminView } from './data.js';
 
 export interface AdminOptions {
-  store: AdminStore;
+  store: AdminStore & SessionStore;
   /** DECKHAND_ADMIN_TOKEN; undefined turns the page off (503). */
   token: string | undefined;
   logger: Logger;
   /** agendash for the scheduler's jobs, served at /admin/jobs/ after the token check. */
   jobsDashboard?: Router;
+  /** How long a browser sign-in lasts (default 12 h). */
+  sessionMs?: number;
+  /** Wrong tokens allowed per client address and window (default 5 a minute). */
+  throttle?: SignInThrottleOptions;
+  /** The clock sessions are opened and checked against (tests). */
+  now?: () => Date;
 }
-
-const loginSchema = z.object({ token: z.string().min(1).max(4096) });
 
 const SECURITY_HEADERS = {
   'content-security-policy':
@@ -33,61 +41,28 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-function isSecure(req: Request): boolean {
-  return req.secure || req.get('x-forwarded-proto') === 'https';
-}
-
 export function createAdminRouter(options: AdminOptions): Router {
   const { store, token, logger: log } = options;
   const router = express.Router();
-
   router.use((_req: Request, res: Response, next: NextFunction) => {
     res.set(SECURITY_HEADERS);
-    if (!token) {
-      res.status(503).type('html').send(renderNotConfigured());
-      return;
-    }
     next();
   });
+  if (!token) {
+    router.use((_req: Request, res: Response) => {
+      res.status(503).type('html').send(renderNotConfigured());
+    });
+    return router;
+  }
 
-  router.post(
-    '/login',
-    express.urlencoded({ extended: false, limit: '8kb' }),
-    (req: Request, res: Response) => {
-      const parsed = loginSchema.safeParse(req.body);
-      if (!token || !parsed.success || !sameSecret(parsed.data.token, token)) {
-        log.warn({ ip: req.ip }, 'admin sign-in refused: wrong token');
-        res.status(401).type('html').send(renderLogin('That token is not right.'));
-        return;
-      }
-      log.info({ ip: req.ip }, 'admin signed in');
-      res.set('set-cookie', sessionCookie(token, isSecure(req))).redirect(303, '/admin');
-    },
-  );
-
-  router.post('/logout', (_req: Request, res: Response) => {
-    res.set('set-cookie', clearedCookie()).redirect(303, '/admin');
-  });
-
-  router.use((req: Request, res: Response, next: NextFunction) => {
-    const credential = credentialOf(req, token ?? '');
-    if (credential === 'valid') {
-      next();
-      return;
-    }
-    if (credential === 'invalid')
-      log.warn({ ip: req.ip, path: req.path }, 'admin request with a wrong token');
-    res.set('www-authenticate', 'Bearer realm="deckhand-admin"');
-    if (req.path.startsWith('/api/')) {
-      res
-        .status(401)
-        .json({ error: 'UNAUTHORIZED', message: 'Send Authorization: Bearer <DECKHAND_ADMIN_TOKEN>.' });
-    } else {
-      res
-        .status(401)
-        .type('html')
-        .send(renderLogin(credential === 'invalid' ? 'That token is not right.' : undefined));
-    }
+  // Sign-in, sign-out, and the token or session check in front of everything below.
+  mountAdminGate(router, {
+    store,
+    token,
+    logger: log,
+    sessionMs: options.sessionMs ?? DEFAULT_SESSION_MS,
+    throttle: options.throttle,
+    now: options.now ?? (() => new Date()),
   });
 
   async function view(

@@ -44,6 +44,18 @@ export interface DiscordSinkOptions {
 
 const REACTIONS: Record<ReplyStatus, string> = { working: '👀', done: '✅', failed: '❌' };
 
+/** `@everyone` and `@here` as words (not inside an address such as a@everyone.example). */
+const DISCORD_BROADCAST = /(^|[^\w@])@(everyone|here)\b/gi;
+
+/**
+ * Every payload already carries `allowed_mentions: { parse: [] }` (render.ts), which is what stops
+ * Discord pinging anyone, roles included. The text is made inert as well, with a zero-width space
+ * after the `@`, so a reply quoted or forwarded elsewhere cannot become a broadcast either.
+ */
+export function neutralizeDiscordBroadcasts(text: string): string {
+  return text.replace(DISCORD_BROADCAST, (_whole, before: string, name: string) => `${before}@\u200B${name}`);
+}
+
 const messageSchema = z.object({ id: z.string().min(1) });
 const errorSchema = z.object({
   message: z.string().optional(),
@@ -220,7 +232,7 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
   return {
     async post(text: string, more?: ReplyOptions): Promise<PostedReply> {
       const ids: string[] = [];
-      for (const payload of renderDiscordReply(text, more?.actions)) {
+      for (const payload of renderDiscordReply(neutralizeDiscordBroadcasts(text), more?.actions)) {
         ids.push(
           posted === 0 && ids.length === 0 ? await transport.first(payload) : await transport.next(payload),
         );
@@ -234,7 +246,7 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
 
     async update(reply: PostedReply, text: string, more?: ReplyOptions): Promise<void> {
       await throttle.edit(reply.id, async () => {
-        const payloads = renderDiscordReply(text, more?.actions, { edit: true });
+        const payloads = renderDiscordReply(neutralizeDiscordBroadcasts(text), more?.actions, { edit: true });
         const existing = parts.get(reply.id) ?? [reply.id];
         const next: string[] = [];
         for (const [index, payload] of payloads.entries()) {

@@ -2,7 +2,9 @@
  * Markdown (what the router and the models write) -> Slack mrkdwn and Block Kit.
  * Slack's dialect differs: `*bold*` (one star), `_italic_`, `~strike~`, `<url|label>` links, no
  * headings, no language tag on code fences, and `&`, `<`, `>` must be escaped everywhere except in
- * Slack's own `<@U…>`, `<#C…>`, `<!here>` and `<https://…>` tokens.
+ * Slack's own `<@U…>`, `<#C…>`, `<!date…>` and `<https://…>` tokens. Broadcasts (`<!here>`,
+ * `<!channel>`, `<!everyone>`, `<!subteam^…>` group pings, plain `@here`) never go out live: the text
+ * comes from models, digests and code runs, none of which may page a whole channel.
  */
 import type { ReplyAction } from '../reply.js';
 
@@ -12,6 +14,31 @@ export const SLACK_SECTION_MAX = 3000;
 export const SLACK_MESSAGE_MAX = 3900;
 
 const SLACK_TOKEN = /<(?:[@#!][^<>\s]*|(?:https?|mailto):[^<>\s]*)>/g;
+
+/** `<!here>`, `<!channel|channel>`, `<!everyone>`, `<!group>` (the old name of `<!channel>`). */
+const SLACK_BROADCAST = /<!(here|channel|everyone|group)(?:\|[^<>]*)?>/gi;
+/** A user-group ping: `<!subteam^S0123>` or `<!subteam^S0123|@oncall>`. */
+const SLACK_GROUP_PING = /<!subteam\^[^<>|]*(?:\|@?([^<>]*))?>/gi;
+/** Plain words Slack links into broadcasts when a message is parsed in full (`link_names`). */
+const SLACK_PLAIN_BROADCAST = /(^|[^\w@])@(here|channel|everyone)\b/gi;
+const ZERO_WIDTH_SPACE = '\u200B';
+
+/**
+ * Makes every broadcast in finished mrkdwn inert: `<!here>` shows as `@here` with a zero-width space
+ * after the `@`, which Slack neither links nor notifies; a group ping shows its handle the same way.
+ */
+export function neutralizeSlackBroadcasts(mrkdwn: string): string {
+  return mrkdwn
+    .replace(SLACK_BROADCAST, (_whole, name: string) => `@${ZERO_WIDTH_SPACE}${name.toLowerCase()}`)
+    .replace(
+      SLACK_GROUP_PING,
+      (_whole, handle: string | undefined) => `@${ZERO_WIDTH_SPACE}${handle || 'group'}`,
+    )
+    .replace(
+      SLACK_PLAIN_BROADCAST,
+      (_whole, before: string, name: string) => `${before}@${ZERO_WIDTH_SPACE}${name}`,
+    );
+}
 
 /** Escapes &, < and > outside Slack's own tokens; leaves existing entities alone. */
 export function escapeSlackText(text: string): string {
@@ -40,7 +67,8 @@ function inline(line: string): string {
   });
   const links: string[] = [];
   text = text.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, (_whole, label: string, url: string) => {
-    links.push(`<${url.replace(/\|/g, '%7C')}|${escapeSlackText(label).replace(/\|/g, '¦')}>`);
+    const safeUrl = url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E');
+    links.push(`<${safeUrl}|${escapeSlackText(label).replace(/\|/g, '¦')}>`);
     return `\uE001${links.length - 1}\uE001`;
   });
   text = escapeSlackText(text)
@@ -52,7 +80,10 @@ function inline(line: string): string {
     .replace(/\uE000(\d+)\uE000/g, (_w, i: string) => codeSpans[Number(i)] ?? '');
 }
 
-/** Converts markdown to Slack mrkdwn. Code blocks keep their content, minus the language tag. */
+/**
+ * Converts markdown to Slack mrkdwn. Code blocks keep their content, minus the language tag. Every
+ * reply the Slack sink sends passes through here, so broadcasts are neutralised here, last.
+ */
 export function markdownToMrkdwn(markdown: string): string {
   const out: string[] = [];
   let inCode = false;
@@ -79,7 +110,7 @@ export function markdownToMrkdwn(markdown: string): string {
     }
     out.push(inline(line));
   }
-  return out.join('\n');
+  return neutralizeSlackBroadcasts(out.join('\n'));
 }
 
 /** Block Kit for one message: its text in sections (3,000 characters each) and buttons under it. */

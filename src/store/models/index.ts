@@ -1,4 +1,5 @@
 import type { Connection, Model } from 'mongoose';
+import { type AdminSessionDoc, adminSessionSchema } from './admin-session.js';
 import { type AuditEntryDoc, auditEntrySchema } from './audit.js';
 import { type BotThreadDoc, botThreadSchema } from './bot-thread.js';
 import { type ConversationDoc, conversationSchema } from './conversation.js';
@@ -29,6 +30,7 @@ export interface Models {
   BotThread: Model<BotThreadDoc>;
   AuditEntry: Model<AuditEntryDoc>;
   DigestRun: Model<DigestRunDoc>;
+  AdminSession: Model<AdminSessionDoc>;
 }
 
 export function registerModels(connection: Connection): Models {
@@ -47,9 +49,11 @@ export function registerModels(connection: Connection): Models {
     BotThread: connection.model<BotThreadDoc>('BotThread', botThreadSchema),
     AuditEntry: connection.model<AuditEntryDoc>('AuditEntry', auditEntrySchema),
     DigestRun: connection.model<DigestRunDoc>('DigestRun', digestRunSchema),
+    AdminSession: connection.model<AdminSessionDoc>('AdminSession', adminSessionSchema),
   };
 }
 
+export type { AdminSessionDoc } from './admin-session.js';
 export type { AuditEntryDoc, AuditOutcome } from './audit.js';
 export type { ConversationDoc } from './conversation.js';
 export type { DeliveryDoc } from './delivery.js';

@@ -1,7 +1,11 @@
 /** Markdown -> Slack mrkdwn, and splitting long replies so each part renders on its own. */
 import { describe, expect, it } from 'vitest';
 import { splitMessage } from '../../../src/bots/sink-http.js';
-import { escapeSlackText, markdownToMrkdwn } from '../../../src/bots/slack/format.js';
+import {
+  escapeSlackText,
+  markdownToMrkdwn,
+  neutralizeSlackBroadcasts,
+} from '../../../src/bots/slack/format.js';
 
 describe('Slack formatting', () => {
   it("keeps Slack's own tokens and escapes everything else", () => {
@@ -14,6 +18,16 @@ describe('Slack formatting', () => {
     expect(markdownToMrkdwn('**bold** `**not bold**`\n```js\n**x** < 1\n```')).toBe(
       '*bold* `**not bold**`\n```\n**x** &lt; 1\n```',
     );
+  });
+
+  it('renders broadcasts inert in prose and code alike, and leaves dates and user mentions be', () => {
+    const z = '\u200B';
+    expect(markdownToMrkdwn('# <!HERE>\n- <!channel|@channel>\n```\n<!everyone>\n```')).toBe(
+      `*@${z}here*\n• @${z}channel\n\`\`\`\n@${z}everyone\n\`\`\``,
+    );
+    expect(
+      neutralizeSlackBroadcasts('<@U123> at <!date^1736942400^{date}|today>, cc team@here.example'),
+    ).toBe('<@U123> at <!date^1736942400^{date}|today>, cc team@here.example');
   });
 
   it('turns strikethrough, headings and bullets into their mrkdwn forms', () => {
