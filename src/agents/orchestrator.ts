@@ -171,7 +171,9 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         error instanceof DeckhandError ? error.userMessage : (error as Error).message || String(error);
       await audit(turn, tool, prepared.call.target, 'failed', detail);
       turn.out.paragraph(`_${call.name} failed: ${message}_\n\n`);
-      return result(`The tool failed: ${detail}`, true);
+      // The model hears what a user may hear: an untyped error's text (a driver message, a path)
+      // goes to the log and the audit entry, never into a reply the model could write.
+      return result(`The tool failed: ${message}`, true);
     }
   }
 

@@ -57,6 +57,9 @@ export const NO_MODEL_TEXT =
 export const NO_SANDBOX_TEXT =
   'Code execution is not available: no Docker sandbox is set up here. Run `deckhand doctor` to see what is missing.';
 
+export const NO_GITHUB_ACCESS_TEXT =
+  'I cannot act on GitHub here: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY (or GITHUB_TOKEN) and restart Deckhand.';
+
 export function formatRunResult(lang: string, result: RunResult): string {
   const flags = [
     result.cancelled ? 'cancelled' : '',
@@ -198,7 +201,10 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
         return { reply: text, exitCode: result.exitCode };
       }
       case 'chat': {
-        if (event.platform === 'github' && deps.github) {
+        if (event.platform === 'github') {
+          // A GitHub mention is the GitHub work's, which checks write access first; never the chat
+          // orchestrator's, whose tools (code runs) would skip that check.
+          if (!deps.github) return say(NO_GITHUB_ACCESS_TEXT);
           return { github: await deps.github(event, sink, { ...ctx, taskId: task.id }) };
         }
         if (!deps.orchestrator) return say(NO_MODEL_TEXT);
