@@ -45,13 +45,14 @@ function slackBody(id: string): { body: string; headers: Record<string, string> 
   };
 }
 
-function githubBody(id: string): { body: string; headers: Record<string, string> } {
+function githubBody(id: string): { key: string; body: string; headers: Record<string, string> } {
+  const commentId = Number.parseInt(id.slice(0, 12), 16);
   const body = JSON.stringify({
     action: 'created',
     issue: { number: 1, title: 't', body: '', pull_request: undefined },
     // The dedupe key comes from the signed body (the comment id): a new id per new comment.
     comment: {
-      id: Number.parseInt(id.slice(0, 12), 16),
+      id: commentId,
       body: '@deckhand status',
       user: { login: 'octo', type: 'User' },
     },
@@ -60,6 +61,8 @@ function githubBody(id: string): { body: string; headers: Record<string, string>
     sender: { login: 'octo', type: 'User' },
   });
   return {
+    // The task's event id: GitHub's dedupe key is the signed comment, not X-GitHub-Delivery.
+    key: `issue_comment.created:comment:${commentId}:`,
     body,
     headers: {
       'content-type': 'application/json',
@@ -89,7 +92,7 @@ async function phase(base: string, dispatcher: Agent, rate: number, seconds: num
       i % 10 === 9 && previous
         ? previous
         : github
-          ? { path: '/github/webhooks', key: id, ...githubBody(id) }
+          ? { path: '/github/webhooks', ...githubBody(id) }
           : { path: '/slack/events', key: id, ...slackBody(id) };
     previous = current;
     const t0 = performance.now();
