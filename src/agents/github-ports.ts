@@ -157,7 +157,10 @@ export function githubAgentPorts(deps: GithubAgentDeps): {
           ...(parsed.data.timeoutSeconds ? { timeoutSeconds: parsed.data.timeoutSeconds } : {}),
         });
         const output = [
-          `exit code: ${run.exitCode ?? 'none (killed)'}${run.timedOut ? ' (timed out)' : ''}`,
+          `exit code: ${run.exitCode ?? 'none (killed)'}${run.timedOut ? ' (timed out)' : ''}${run.diskFull ? ' (disk limit: the work folder is full)' : ''}`,
+          run.workspace === 'discarded'
+            ? 'The run did not finish, so none of its file changes were kept.'
+            : '',
           `stdout:\n${run.stdout}`,
           run.stderr ? `stderr:\n${run.stderr}` : '',
         ]

@@ -65,6 +65,7 @@ export function formatRunResult(lang: string, result: RunResult): string {
     result.cancelled ? 'cancelled' : '',
     result.timedOut ? 'timed out' : '',
     result.oomKilled ? 'out of memory' : '',
+    result.diskFull ? 'disk limit' : '',
     result.truncated ? 'output truncated' : '',
   ].filter(Boolean);
   const head = `\`${lang}\` exited ${result.exitCode ?? '?'} in ${result.durationMs} ms${flags.length ? ` (${flags.join(', ')})` : ''}`;

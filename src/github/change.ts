@@ -24,7 +24,7 @@ import {
   type Remote,
   remoteBranches,
   removeWorkspace,
-  shareWithSandbox,
+  submodulePaths,
   type Workspace,
 } from './git.js';
 import type { WorkspaceAgent } from './ports.js';
@@ -190,7 +190,6 @@ export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<
   const show = () => sink.update(posted, checklist.render());
 
   let ws: Workspace | undefined;
-  let sharing: 'owned' | 'opened' | undefined;
   /** Set once the branch is on GitHub: a failure after that can still point at it. */
   let pushed: { branch: string; base: string } | undefined;
   try {
@@ -232,15 +231,16 @@ export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<
     let commit: string | undefined;
     let changed: string[] = [];
     const workspace = ws;
+    // The checkout is copied in; what the run leaves there is checked and written back by the runner.
+    const sealed = await submodulePaths(ws);
     const runInSandbox = (run: { lang: string; code: string; timeoutSeconds?: number }) =>
       runner.run({
         lang: run.lang,
         code: run.code,
-        workdirMount: workspace.workDir,
+        workspace: { dir: workspace.workDir, collect: true, sealed },
         taskId: ctx.taskId,
         ...(run.timeoutSeconds ? { timeoutSeconds: run.timeoutSeconds } : {}),
       });
-    sharing = await shareWithSandbox(ws);
     const scriptSummary = script
       ? `Ran the \`${script.lang}\` script from the request in Deckhand's sandbox:\n\n${fenced(script.code.trimEnd(), script.lang)}`
       : '';
@@ -253,10 +253,12 @@ export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<
       if (script) {
         const result = await runInSandbox({ lang: script.lang, code: script.code });
         const output = tail(`${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`, 1500);
-        if (result.exitCode !== 0) {
+        if (result.exitCode !== 0 || result.diskFull) {
           const why = result.timedOut
             ? 'Your script ran past the sandbox time limit and was stopped.'
-            : `Your script exited with code ${result.exitCode ?? 'none'}${result.oomKilled ? ' (out of memory)' : ''}, so I changed nothing.`;
+            : result.diskFull
+              ? `Your script hit the sandbox's disk limit (its work folder filled up; exit code ${result.exitCode ?? 'none'}), so I changed nothing.`
+              : `Your script exited with code ${result.exitCode ?? 'none'}${result.oomKilled ? ' (out of memory)' : ''}, so I changed nothing.`;
           throw new DeckhandError('BAD_REQUEST', output ? `${why}\n\n${fenced(output)}` : why);
         }
         summary = scriptSummary;
@@ -305,7 +307,13 @@ export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<
     const tests = await detectTests(ws.workDir);
     let report: TestReport | undefined;
     if (tests) {
-      const result = await runInSandbox({ lang: 'bash', code: tests.script });
+      // The tests get a copy of the committed checkout; nothing they write comes back.
+      const result = await runner.run({
+        lang: 'bash',
+        code: tests.script,
+        workspace: { dir: ws.workDir, collect: false },
+        taskId: ctx.taskId,
+      });
       report = { label: tests.label, verdict: testVerdict(result), result };
       checklist.set('test', 'done', `\`${tests.label}\` ${VERDICT_TEXT[report.verdict]}`);
     } else {
@@ -386,12 +394,6 @@ export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<
     return { outcome: 'failed', reason: message };
   } finally {
     if (ws) {
-      // Not root: what the sandbox created belongs to its uid; it opens it up so this user can delete it.
-      if (sharing === 'opened' && runner) {
-        await runner
-          .run({ lang: 'bash', code: 'chmod -R a+rwX /work 2>/dev/null; true', workdirMount: ws.workDir })
-          .catch(() => undefined);
-      }
       await removeWorkspace(ws).catch((error: unknown) =>
         deps.logger?.warn({ err: error, workspace: ws?.root }, 'could not remove a GitHub workspace'),
       );

@@ -2,8 +2,14 @@
  * Finds how a repository runs its tests, in the order: package.json `test` script, pytest, go test,
  * a Makefile `test` target. The command runs in the sandbox; when the tool is not in the sandbox
  * image it exits 127 with a sentence saying so, and the pull request says the tests could not run.
+ *
+ * The checkout holds what a sandbox run left (checked and rewritten by the host, src/runners/
+ * workspace.ts), so reads here are defensive too: no link is followed, only regular files are opened
+ * (non-blocking, so a FIFO could not hang the read), each read is capped, and the walk for pytest
+ * files is bounded in depth and entries.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult } from '../runners/index.js';
 import { shellQuote } from '../runners/index.js';
@@ -17,9 +23,27 @@ export interface TestCommand {
 
 export const TOOL_MISSING_EXIT = 127;
 
+/** Config files larger than this are not test configs worth reading. */
+const MAX_READ_BYTES = 1024 * 1024;
+const MAX_WALK_ENTRIES = 20_000;
+const MAX_WALK_DEPTH = 12;
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** A regular file's text (at most MAX_READ_BYTES), never through a link; undefined otherwise. */
 async function readText(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    const before = await lstat(path);
+    if (!before.isFile() || before.size > MAX_READ_BYTES) return undefined;
+    const handle = await open(path, READ_FLAGS);
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile() || stat.size > MAX_READ_BYTES) return undefined;
+      const buffer = Buffer.alloc(Math.min(stat.size, MAX_READ_BYTES));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch {
     return undefined;
   }
@@ -29,14 +53,37 @@ function needs(tool: string, check: string): string {
   return `${check} >/dev/null 2>&1 || { echo "${tool} is not installed in the sandbox image, so the tests could not run." >&2; exit ${TOOL_MISSING_EXIT}; }`;
 }
 
+const PYTEST_FILE = /^(test_.*|.*_test)\.py$/;
+
+/** Whether tests/ or test/ holds pytest-style files: real folders only, bounded, links never followed. */
 async function hasPytestFiles(dir: string): Promise<boolean> {
-  for (const folder of ['tests', 'test']) {
+  let seen = 0;
+  const walk = async (folder: string, depth: number): Promise<boolean> => {
+    if (depth > MAX_WALK_DEPTH) return false;
+    let handle: Awaited<ReturnType<typeof opendir>>;
     try {
-      const names = await readdir(join(dir, folder), { recursive: true });
-      if (names.some((name) => /(^|\/)(test_[^/]*|[^/]*_test)\.py$/.test(name))) return true;
+      handle = await opendir(folder);
     } catch {
-      // no such folder
+      return false;
     }
+    const folders: string[] = [];
+    try {
+      for await (const entry of handle) {
+        if (++seen > MAX_WALK_ENTRIES) return false;
+        // Dirent types come from lstat-like readdir data: a link is neither a file nor a folder here.
+        if (entry.isFile() && PYTEST_FILE.test(entry.name)) return true;
+        if (entry.isDirectory()) folders.push(join(folder, entry.name));
+      }
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    for (const child of folders) if (await walk(child, depth + 1)) return true;
+    return false;
+  };
+  for (const name of ['tests', 'test']) {
+    const path = join(dir, name);
+    const stat = await lstat(path).catch(() => undefined);
+    if (stat?.isDirectory() && (await walk(path, 0))) return true;
   }
   return false;
 }

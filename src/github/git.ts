@@ -2,28 +2,31 @@
  * The host side of a pull request: git through the git CLI, in a workspace whose metadata is kept
  * out of what the sandbox sees.
  *
- *   <root>/work   the checkout, mounted into the sandbox; it has no `.git` at all
- *   <root>/git    the repository (objects, refs, config), never mounted
+ *   <root>/work   the checkout; it has no `.git` at all. It is copied into the sandbox (never mounted)
+ *                 and rewritten by the host from the sandbox's checked result (src/runners/workspace.ts),
+ *                 so it only ever holds host-written files, folders and links that stay inside it
+ *   <root>/git    the repository (objects, refs, config), never copied
  *
- * Why: sandboxed code that could write `.git/config` or `.git/hooks` would have the host run its
- * commands on the next `git commit` (core.fsmonitor, hooks). Every command here names --git-dir and
- * --work-tree explicitly, so a `.git` file or folder the sandbox creates is never read.
+ * Why: sandboxed code that could write `.git/config`, `.git/hooks`, or a nested repository's config
+ * would have the host run its commands (core.fsmonitor, hooks, filter drivers, submodule recursion).
+ * The runner refuses any `.git` in what comes back; here, every command names --git-dir and
+ * --work-tree explicitly, reads no system, global or user config, attributes or excludes, runs no
+ * hooks, and never looks into submodules.
  *
  * The token never lands on disk or in argv: it travels in GIT_CONFIG_* environment variables as an
  * http.extraHeader scoped to the clone URL's origin, for that one git process only.
  */
 import { execFile } from 'node:child_process';
-import { lchown, lstat, mkdir, mkdtemp, readdir, rm, chmod as setMode, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeckhandError } from '../core/index.js';
-import { SANDBOX_UID } from '../runners/index.js';
 
 export interface Workspace {
   root: string;
-  /** The checkout (mounted into the sandbox). */
+  /** The checkout (copied into the sandbox and back). */
   workDir: string;
-  /** The repository metadata (never mounted). */
+  /** The repository metadata (never leaves the host). */
   gitDir: string;
 }
 
@@ -41,19 +44,23 @@ export interface Author {
 
 const GIT_TIMEOUT_MS = 10 * 60_000;
 
-/** Options every command gets: no hooks, no fsmonitor, no credential helper remembering a token. */
+/**
+ * Options every command gets: no hooks, no fsmonitor, no credential helper remembering a token, no
+ * attributes file outside the repository, no submodule recursion, no `ext::` transport.
+ */
 const SAFE_CONFIG = [
-  '-c',
   'core.hooksPath=/dev/null',
-  '-c',
   'core.fsmonitor=false',
-  '-c',
+  'core.untrackedCache=false',
+  'core.attributesFile=/dev/null',
   'credential.helper=',
-  '-c',
   'commit.gpgsign=false',
-  '-c',
   'advice.detachedHead=false',
-];
+  'submodule.recurse=false',
+  'diff.ignoreSubmodules=all',
+  'status.submoduleSummary=false',
+  'protocol.ext.allow=never',
+].flatMap((setting) => ['-c', setting]);
 
 function gitEnv(remote?: Remote): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -61,6 +68,9 @@ function gitEnv(remote?: Remote): NodeJS.ProcessEnv {
     // Neither the host's nor the user's git config (credential helpers, url rewrites) applies.
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
+    // No /etc/gitattributes; no replace refs rewriting what is committed.
+    GIT_ATTR_NOSYSTEM: '1',
+    GIT_NO_REPLACE_OBJECTS: '1',
     HOME: tmpdir(),
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: '/bin/false',
@@ -195,34 +205,21 @@ export async function cloneBranch(ws: Workspace, remote: Remote, branch: string)
   await rm(join(ws.workDir, '.git'), { force: true });
 }
 
-/**
- * Lets the sandbox user (uid SANDBOX_UID) write the checkout: as root, by handing it the files
- * ('owned'); otherwise by opening their modes ('opened': the workspace root stays closed to other
- * users, and what the sandbox creates must be opened again before this user can delete it).
- */
-export async function shareWithSandbox(ws: Workspace): Promise<'owned' | 'opened'> {
-  const entries = [
-    ws.workDir,
-    ...(await readdir(ws.workDir, { recursive: true })).map((p) => join(ws.workDir, p)),
-  ];
-  if (process.getuid?.() === 0) {
-    for (const path of entries) await lchown(path, SANDBOX_UID, SANDBOX_UID);
-    return 'owned';
-  }
-  await setMode(ws.root, 0o711);
-  for (const path of entries) {
-    const stat = await lstat(path);
-    if (stat.isSymbolicLink()) continue;
-    await setMode(path, stat.isDirectory() ? 0o777 : (stat.mode & 0o777) | 0o666);
-  }
-  return 'opened';
+/** Submodule folders of the checkout (gitlinks): the sandbox may not write into them. */
+export async function submodulePaths(ws: Workspace): Promise<string[]> {
+  const out = await local(ws, ['ls-files', '--stage', '-z'], 'list the files');
+  return out
+    .split('\0')
+    .filter((entry) => entry.startsWith('160000 '))
+    .map((entry) => entry.slice(entry.indexOf('\t') + 1))
+    .filter(Boolean);
 }
 
 /** Paths changed in the checkout since the last commit (added, modified, deleted). */
 export async function changedPaths(ws: Workspace): Promise<string[]> {
   const out = await local(
     ws,
-    ['status', '--porcelain=v1', '-z', '--untracked-files=all'],
+    ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=all'],
     'read the changes',
   );
   return out

@@ -7,7 +7,10 @@ import type { ReplySink } from '../bots/index.js';
 import type { RunResult } from '../runners/index.js';
 
 export interface WorkspaceAgentContext {
-  /** Host path of the checkout (no `.git`); the agent changes files only through runInSandbox. */
+  /**
+   * Host path of the checkout (no `.git`); the agent changes files only through runInSandbox. Files
+   * there were written by the host, but may still be links: read them without following any.
+   */
   workspaceDir: string;
   /** The request in the user's words, mention removed. */
   instructions: string;
@@ -15,8 +18,11 @@ export interface WorkspaceAgentContext {
   repo: string;
   number: number;
   /**
-   * Runs code in a sandbox with the checkout mounted at its working folder (/work): no network, no
-   * credentials, the sandbox's limits. What it changes there is what gets committed.
+   * Runs code in a sandbox with a copy of the checkout as its working folder (/work): no network, no
+   * credentials, the sandbox's limits, the work folder's disk limit (`diskFull` on the result). What
+   * it leaves there is checked and copied back, and is what gets committed; a tree with a `.git`, a
+   * FIFO, device, socket or a link leaving it is refused (the call throws and the change stops). A run
+   * that does not finish (`workspace: 'discarded'`) changes nothing.
    */
   runInSandbox(run: { lang: string; code: string; timeoutSeconds?: number }): Promise<RunResult>;
   /** The tracking comment: post() adds a section under the checklist, update() edits it. */

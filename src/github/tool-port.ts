@@ -4,7 +4,6 @@
  * a pull request from explicit file changes (cloned, committed and pushed on the host like the
  * mention flow, never in a sandbox). Shaped to fit that port without importing src/agents.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { type Config, DeckhandError } from '../core/index.js';
@@ -21,6 +20,7 @@ import {
 } from './git.js';
 import { repositoryRole } from './permission.js';
 import { defaultBranch, openPull } from './pulls.js';
+import { applyFileChange } from './safe-write.js';
 
 export type RepoPermission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
@@ -215,14 +215,8 @@ export function createGitHubToolPort(deps: GitHubToolPortDeps) {
       const ws = await createWorkspace(settings.workspaceDir);
       try {
         await cloneBranch(ws, remote, base);
-        for (const change of changes) {
-          const target = posix.join(ws.workDir, change.path);
-          if (change.content === null) await rm(target, { force: true });
-          else {
-            await mkdir(posix.dirname(target), { recursive: true });
-            await writeFile(target, change.content);
-          }
-        }
+        // Never through a link: the repository may hold links pointing anywhere on this host.
+        for (const change of changes) await applyFileChange(ws.workDir, change.path, change.content);
         const bot = `${botLoginOf(settings)}[bot]`;
         const who = input.actor.userName ?? input.actor.userId;
         await commitAll(

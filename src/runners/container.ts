@@ -1,10 +1,11 @@
 /**
  * One sandbox container, used for exactly one run. `prepare` creates it with all limits, opens the
  * attach stream and starts it; PID 1 then waits on stdin (payload.ts). `execute` hands over the code,
- * reads the output, and kills the container at the time limit. Whatever happens, the container is
- * removed afterwards and never runs a second program.
+ * reads the output, and kills the container at the time limit. `archiveWorkDir` streams the work
+ * folder out as a tar after a workspace run (PID 1 keeps the container up for it). Whatever happens,
+ * the container is removed afterwards and never runs a second program.
  */
-import { Duplex } from 'node:stream';
+import { Duplex, PassThrough, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { DeckhandError } from '../core/index.js';
 import {
@@ -15,7 +16,7 @@ import {
   type SandboxLimits,
   WORK_DIR,
 } from './limits.js';
-import { RunOutput } from './output.js';
+import { FrameSplitter, RunOutput, STDERR, STDOUT } from './output.js';
 import { WAITER_SCRIPT } from './payload.js';
 import { sandboxLabels } from './reaper.js';
 
@@ -36,10 +37,43 @@ export interface Execution {
   oomKilled: boolean;
   /** Killed because the caller's signal fired (the user said `cancel`). */
   cancelled: boolean;
+  /** The work folder or /tmp was full when the program ended (the waiter's report). */
+  diskFull: boolean;
+  /** The waiter reported the end of the run: a workspace run's container is still up to be read. */
+  reported: boolean;
 }
+
+/** The work folder as a tar, from `tar -c` run in the stopped-but-running container. */
+export interface WorkArchive {
+  /** tar's stdout; ends when tar ends. */
+  stdout: Readable;
+  /** tar's exit code (null when unknown) and the start of its stderr, once it ended. */
+  finished: Promise<{ exitCode: number | null; stderr: string }>;
+  /** Stops reading (the container is removed afterwards anyway). */
+  stop(): void;
+}
+
+/**
+ * Makes everything readable for its owner (a program may have chmod 000'd a file), then archives the
+ * work folder. Links are archived as links (never followed), hard links as plain files; a FIFO is
+ * archived as a FIFO entry (never opened) and a socket is skipped with a warning on stderr.
+ */
+const ARCHIVE_SCRIPT = `chmod -R u+rwX ${WORK_DIR} 2>/dev/null; exec tar -c -f - -C ${WORK_DIR} --hard-dereference --numeric-owner .`;
+const STDERR_KEPT = 4096;
 
 /** How long a killed container may take to close its streams before the run is declared stuck. */
 const KILL_GRACE_MS = 10_000;
+
+/** An exec's exit code; the engine may record it a moment after the stream ended. */
+async function exitCodeOf(exec: Docker.Exec): Promise<number | null> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const info = await exec.inspect().catch(() => undefined);
+    if (!info) return null;
+    if (!info.Running) return info.ExitCode;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return null;
+}
 
 function statusOf(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
@@ -124,7 +158,7 @@ export class SandboxContainer {
 
   /** Runs one payload (payload.ts) and returns once both streams ended or the time limit killed it. */
   async execute(
-    payload: Buffer,
+    payload: Buffer | Readable,
     nonce: string,
     outputLimitBytes: number,
     timeoutMs: number,
@@ -159,7 +193,16 @@ export class SandboxContainer {
     };
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
-    this.stream.end(payload);
+    let payloadError: unknown;
+    if (Buffer.isBuffer(payload)) this.stream.end(payload);
+    else {
+      // A workspace is streamed from the host's disk; if reading it fails, the run cannot be trusted.
+      payload.once('error', (error) => {
+        payloadError = error;
+        this.kill();
+      });
+      payload.pipe(this.stream);
+    }
     const how = await Promise.race([done, stuck]);
     signal?.removeEventListener('abort', onAbort);
     clearTimeout(stuckTimer);
@@ -169,15 +212,79 @@ export class SandboxContainer {
         detail: `container ${this.id.slice(0, 12)} still streaming ${KILL_GRACE_MS} ms after kill`,
       });
     }
+    if (payloadError) throw payloadError;
     const marker = output.marker;
-    if (timedOut || cancelled) return { output, exitCode: null, timedOut, oomKilled: false, cancelled };
+    if (timedOut || cancelled) {
+      return {
+        output,
+        exitCode: null,
+        timedOut,
+        oomKilled: false,
+        cancelled,
+        diskFull: false,
+        reported: false,
+      };
+    }
     if (how === 'complete' && marker) {
-      return { output, exitCode: marker.exitCode, timedOut, oomKilled: marker.oomKills > 0, cancelled };
+      return {
+        output,
+        exitCode: marker.exitCode,
+        timedOut,
+        oomKilled: marker.oomKills > 0,
+        cancelled,
+        diskFull: marker.diskFull,
+        reported: true,
+      };
     }
     // The streams closed without the waiter's end line: PID 1 itself died (the OOM killer chose it,
     // or the container was killed from outside). Docker's own record is all there is.
     const state = await this.exitState();
-    return { output, exitCode: state.exitCode, timedOut, oomKilled: state.oomKilled, cancelled };
+    return {
+      output,
+      exitCode: state.exitCode,
+      timedOut,
+      oomKilled: state.oomKilled,
+      cancelled,
+      diskFull: false,
+      reported: false,
+    };
+  }
+
+  /** Streams the work folder out as a tar (see ARCHIVE_SCRIPT); the caller bounds what it reads. */
+  async archiveWorkDir(): Promise<WorkArchive> {
+    const exec = await this.container.exec({
+      Cmd: ['/bin/sh', '-c', ARCHIVE_SCRIPT],
+      AttachStdin: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+      Env: [...SANDBOX_ENV],
+      WorkingDir: '/',
+    });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+    const stdout = new PassThrough();
+    let stderr = '';
+    // Backpressure: the socket pauses while the host is still writing what it already got.
+    stdout.on('drain', () => stream.resume());
+    const splitter = new FrameSplitter((type, data) => {
+      if (type === STDOUT && !stdout.write(data)) stream.pause();
+      else if (type === STDERR && stderr.length < STDERR_KEPT) stderr += data.toString('utf8');
+    });
+    stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+    const finished = new Promise<{ exitCode: number | null; stderr: string }>((resolve) => {
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        stdout.end();
+        void exitCodeOf(exec).then((exitCode) => resolve({ exitCode, stderr }));
+      };
+      stream.once('end', end);
+      stream.once('close', end);
+      stream.once('error', end);
+    });
+    return { stdout, finished, stop: () => stream.destroy() };
   }
 
   private async exitState(): Promise<{ exitCode: number | null; oomKilled: boolean }> {

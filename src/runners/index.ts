@@ -9,6 +9,7 @@ export { BUILD_HINT, dockerUnreachable, pinImage } from './image.js';
 export { argvFor, BUILTIN_LANGUAGES, type LanguageSpec, LanguageTable, shellQuote } from './languages.js';
 export {
   type ContainerShape,
+  DEFAULT_WORKSPACE_MB,
   hostConfigFor,
   limitsFromConfig,
   SANDBOX_ENV,
@@ -16,6 +17,8 @@ export {
   type SandboxLimits,
   type SandboxNetwork,
   WORK_DIR,
+  WORKSPACE_MAX_ENTRIES,
+  workspaceMbOf,
 } from './limits.js';
 export { truncationNote } from './output.js';
 export { checkFilePath, PROGRAM_DIR, type SandboxFiles } from './payload.js';
@@ -38,3 +41,4 @@ export {
   type SandboxRunStore,
   sandboxRunnerFromConfig,
 } from './sandbox.js';
+export { entryPath, extractWorkTree, resolveInTree } from './workspace-archive.js';

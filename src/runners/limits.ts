@@ -2,16 +2,21 @@
  * The fences around every sandbox container. Each one is here, not in the image, so an image
  * configured by an operator (or a mistake in ours) cannot loosen them: read-only root, no network
  * unless a run asks for it, no capabilities, no privilege gain, a non-root user, bounded pids, memory
- * (with no swap), CPU, writable space and open files.
+ * (with no swap), CPU, writable space and open files. No host folder is ever mounted: a workspace
+ * (a checkout) is copied in and read back (workspace.ts), so every byte a run writes lands on a
+ * size-limited tmpfs.
  */
-import { isAbsolute } from 'node:path';
 import type Docker from 'dockerode';
-import { type Config, DeckhandError } from '../core/index.js';
+import type { Config } from '../core/index.js';
 
-/** The uid/gid sandboxed code runs as. A mounted workspace must be writable by it. */
+/** The uid/gid sandboxed code runs as. */
 export const SANDBOX_UID = 10001;
-/** The work folder: cwd of every run, a size-limited tmpfs unless a workspace is mounted there. */
+/** The work folder: cwd of every run, always a size-limited tmpfs. */
 export const WORK_DIR = '/work';
+/** Size of the work folder of a run that carries a workspace, when the limits do not say. */
+export const DEFAULT_WORKSPACE_MB = 512;
+/** Files, folders and links a workspace may hold (the work folder's tmpfs has this many inodes). */
+export const WORKSPACE_MAX_ENTRIES = 200_000;
 export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
 /**
  * The whole environment a sandboxed program gets. Nothing is copied from Deckhand's environment,
@@ -29,6 +34,11 @@ export interface SandboxLimits {
   outputLimitBytes: number;
   /** Size of each writable tmpfs (/tmp, the work folder, /dev/shm); counted in the memory limit too. */
   tmpfsMb: number;
+  /**
+   * Size of the work folder of a run that carries a workspace (a checkout); DEFAULT_WORKSPACE_MB when
+   * absent. Such a container's memory limit grows by as much, since tmpfs pages count there too.
+   */
+  workspaceMb?: number;
 }
 
 export type SandboxNetwork = 'none' | 'bridge';
@@ -41,23 +51,30 @@ export function limitsFromConfig(sandbox: Config['sandbox']): SandboxLimits {
     timeoutSeconds: sandbox.timeoutSeconds,
     outputLimitBytes: sandbox.outputLimitBytes,
     tmpfsMb: sandbox.tmpfsMb,
+    workspaceMb: sandbox.workspaceMb,
   };
+}
+
+export function workspaceMbOf(limits: SandboxLimits): number {
+  return limits.workspaceMb ?? DEFAULT_WORKSPACE_MB;
 }
 
 const MIB = 1024 * 1024;
 
 export interface ContainerShape {
   network: SandboxNetwork;
-  /** Absolute host folder mounted read-write at the work folder instead of a tmpfs. */
-  workdirMount?: string;
+  /** The work folder holds a workspace: workspaceMb large, with an inode cap, memory raised to match. */
+  workspace?: boolean;
 }
 
 export function hostConfigFor(limits: SandboxLimits, shape: ContainerShape): Docker.HostConfig {
-  const memory = limits.memoryMb * MIB;
+  const workMb = shape.workspace ? workspaceMbOf(limits) : limits.tmpfsMb;
+  const memory = (limits.memoryMb + (shape.workspace ? workMb : 0)) * MIB;
   // exec: scripts written to /tmp or the work folder must run; nosuid/nodev: nothing there may gain
   // privileges or reach devices.
-  const tmpfs = (extra = '') => `rw,exec,nosuid,nodev,size=${limits.tmpfsMb}m${extra}`;
-  const config: Docker.HostConfig = {
+  const tmpfs = (mb: number, extra = '') => `rw,exec,nosuid,nodev,size=${mb}m${extra}`;
+  const inodes = shape.workspace ? `,nr_inodes=${WORKSPACE_MAX_ENTRIES + 16}` : '';
+  return {
     NetworkMode: shape.network,
     ReadonlyRootfs: true,
     CapDrop: ['ALL'],
@@ -68,7 +85,10 @@ export function hostConfigFor(limits: SandboxLimits, shape: ContainerShape): Doc
     MemorySwap: memory,
     NanoCpus: Math.round(limits.cpus * 1e9),
     ShmSize: limits.tmpfsMb * MIB,
-    Tmpfs: { '/tmp': tmpfs() },
+    Tmpfs: {
+      '/tmp': tmpfs(limits.tmpfsMb),
+      [WORK_DIR]: tmpfs(workMb, `${inodes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0755`),
+    },
     // Output travels over the attach stream only; the default json-file driver would also write
     // every byte (100 MB for an output bomb) to the daemon's disk.
     LogConfig: { Type: 'none', Config: {} },
@@ -83,27 +103,4 @@ export function hostConfigFor(limits: SandboxLimits, shape: ContainerShape): Doc
     // Removal is explicit (after the result is read) and, for anything left behind, the reaper's.
     AutoRemove: false,
   };
-  if (shape.workdirMount) {
-    if (!isAbsolute(shape.workdirMount)) {
-      throw new DeckhandError(
-        'BAD_REQUEST',
-        `The workspace folder must be an absolute path: ${shape.workdirMount}`,
-      );
-    }
-    config.Mounts = [
-      {
-        Type: 'bind',
-        Source: shape.workdirMount,
-        Target: WORK_DIR,
-        ReadOnly: false,
-        BindOptions: { Propagation: 'rprivate' },
-      },
-    ];
-  } else {
-    config.Tmpfs = {
-      ...config.Tmpfs,
-      [WORK_DIR]: tmpfs(`,uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0755`),
-    };
-  }
-  return config;
 }

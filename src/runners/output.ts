@@ -16,6 +16,8 @@ export function truncationNote(limit: number): string {
 export interface EndMarker {
   exitCode: number;
   oomKills: number;
+  /** The work folder or /tmp was (nearly) full when the program ended: it met the disk limit. */
+  diskFull: boolean;
 }
 
 /** One output stream: a bounded copy of its bytes and the position of the nonce line, if seen. */
@@ -65,9 +67,9 @@ export class StreamCapture {
       if (this.markerLine.length > 64) this.markerAt = -1; // not ours after all; keep looking
       return;
     }
-    const match = /^ (\d+) (\d+)$/.exec(this.markerLine.slice(0, end));
+    const match = /^ (\d+) (\d+)(?: ([01]))?$/.exec(this.markerLine.slice(0, end));
     if (match) {
-      this.marker = { exitCode: Number(match[1]), oomKills: Number(match[2]) };
+      this.marker = { exitCode: Number(match[1]), oomKills: Number(match[2]), diskFull: match[3] === '1' };
     } else {
       this.markerAt = -1;
       this.markerLine = '';

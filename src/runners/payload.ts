@@ -7,17 +7,21 @@
  *   line 1  a random nonce for this run
  *   line 2  seconds after which the script kills the program itself (a watchdog for when Deckhand
  *           dies mid-run: the runner kills the container at the real limit, a little earlier)
- *   line 3  the folder the program is unpacked into: the work folder, or, when a host workspace is
- *           mounted there, PROGRAM_DIR on the /tmp tmpfs, so the program file never becomes part of
- *           the workspace (and of a commit made from it)
- *   line 4  the program's argv, shell-quoted (from config, never from the user)
- *   then    a tar of the code and extra files, unpacked into that folder; then stdin is closed
+ *   line 3  the folder the tar is unpacked into: the work folder; or `/` for a run that carries a
+ *           workspace, whose tar then holds `work/<checkout>` and the program under PROGRAM_DIR on
+ *           the /tmp tmpfs, so the program file never becomes part of the workspace
+ *   line 4  seconds to stay up after the run, 0 for none: a workspace run is read back afterwards
+ *           (`docker exec tar -c`, workspace.ts), so every other process is killed first and PID 1
+ *           then waits, keeping the container running
+ *   line 5  the program's argv, shell-quoted (from config, never from the user)
+ *   then    a tar of the code and extra files (and the workspace), unpacked there; stdin is closed
  * The script runs the program as a child with an empty environment (only PATH, HOME, LANG), then
- * writes `<nonce> <exit status> <oom kills>` as the last line of both stdout and stderr. Seeing that
- * line on both streams means each stream is complete (each pipe is ordered). Ending there rather
- * than on the container's exit saves ~50 ms a run (measured: 25-35 ms against 75-95 ms for print(1)),
- * and a background process still holding stdout open cannot keep the run going. The nonce only lets
- * the program fake its own exit status, which it can choose anyway.
+ * writes `<nonce> <exit status> <oom kills> <disk full>` as the last line of both stdout and stderr.
+ * Seeing that line on both streams means each stream is complete (each pipe is ordered). Ending there
+ * rather than on the container's exit saves ~50 ms a run (measured: 25-35 ms against 75-95 ms for
+ * print(1)), and a background process still holding stdout open cannot keep the run going. The nonce
+ * only lets the program fake its own exit status, which it can choose anyway. `disk full` is 1 when
+ * the work folder or /tmp has less than 1 MiB left: the run met its disk limit.
  */
 import { posix } from 'node:path';
 import { pack } from 'tar-stream';
@@ -28,6 +32,8 @@ import { SANDBOX_ENV, WORK_DIR } from './limits.js';
 export type SandboxFiles = Record<string, string | Uint8Array>;
 
 const ENV_WORDS = SANDBOX_ENV.map((entry) => `'${entry}'`).join(' ');
+/** Free space below which a tmpfs counts as full (a write there has failed, or is about to). */
+const FULL_BELOW_BYTES = 1024 * 1024;
 
 // oom_kill is counted by the container's own memory cgroup: memory.oom_control on cgroup v1,
 // memory.events on v2. The container is fresh, so any kill there happened during this run.
@@ -35,6 +41,7 @@ const ENV_WORDS = SANDBOX_ENV.map((entry) => `'${entry}'`).join(' ');
 export const WAITER_SCRIPT = `IFS= read -r nonce || exit 125
 IFS= read -r limit || exit 125
 IFS= read -r dir || exit 125
+IFS= read -r keep || exit 125
 IFS= read -r cmd || exit 125
 (sleep "$limit"; kill -9 -1) &
 watchdog=$!
@@ -46,13 +53,22 @@ else
   rc=126
 fi
 kill "$watchdog" 2>/dev/null
+[ "$keep" -gt 0 ] && kill -9 -1 2>/dev/null
 oom=0
 for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events; do
   [ -r "$f" ] || continue
   while read -r key value; do [ "$key" = oom_kill ] && oom=$value; done <"$f"
 done
-printf '%s %s %s\\n' "$nonce" "$rc" "$oom"
-printf '%s %s %s\\n' "$nonce" "$rc" "$oom" >&2
+full=0
+set -- $(stat -f -c '%a %S' ${WORK_DIR} /tmp 2>/dev/null)
+while [ $# -ge 2 ]; do
+  [ $(($1 * $2)) -lt ${FULL_BELOW_BYTES} ] && full=1
+  shift 2
+done
+printf '%s %s %s %s\\n' "$nonce" "$rc" "$oom" "$full"
+printf '%s %s %s %s\\n' "$nonce" "$rc" "$oom" "$full" >&2
+[ "$keep" -gt 0 ] && exec sleep "$keep"
+exit 0
 `;
 
 /** A relative path inside the work folder, or a BAD_REQUEST naming the problem. */
@@ -73,24 +89,35 @@ export function checkFilePath(path: string): string {
   return normalized.replace(/\/$/, '');
 }
 
-/** Where the program goes when a host workspace is mounted at the work folder (a tmpfs, exec allowed). */
+/** Where the program goes in a run that carries a workspace (on the /tmp tmpfs, exec allowed). */
 export const PROGRAM_DIR = '/tmp/.deckhand-program';
 
-export interface PayloadInput {
+export interface PayloadHeader {
   nonce: string;
-  /** Absolute folder the code and files are unpacked into; the work folder when absent. */
-  programDir?: string;
+  /** Absolute folder the tar is unpacked into; the work folder when absent. */
+  unpackDir?: string;
+  /** Seconds PID 1 waits after the run (for a workspace to be read back); 0 when absent. */
+  keepSeconds?: number;
   /** Already shell-quoted argv (see languages.ts shellQuote). */
   command: string;
   /** For the in-container watchdog; whole seconds. */
   watchdogSeconds: number;
-  fileName: string;
-  code: string;
-  files?: SandboxFiles;
-  maxBytes: number;
 }
 
-export async function buildPayload(input: PayloadInput): Promise<Buffer> {
+export function payloadHeader(input: PayloadHeader): Buffer {
+  return Buffer.from(
+    `${input.nonce}\n${Math.ceil(input.watchdogSeconds)}\n${input.unpackDir ?? WORK_DIR}\n${Math.ceil(input.keepSeconds ?? 0)}\n${input.command}\n`,
+    'utf8',
+  );
+}
+
+/** The code and extra files of a run, by normalized relative path, within maxBytes. */
+export function programFiles(input: {
+  fileName: string;
+  code: string;
+  files?: SandboxFiles | undefined;
+  maxBytes: number;
+}): Map<string, Buffer> {
   const entries = new Map<string, Buffer>();
   for (const [path, content] of Object.entries(input.files ?? {})) {
     entries.set(checkFilePath(path), Buffer.from(content));
@@ -104,15 +131,24 @@ export async function buildPayload(input: PayloadInput): Promise<Buffer> {
       `The code and files (${total} bytes) exceed the sandbox's ${input.maxBytes} bytes of work space.`,
     );
   }
+  return entries;
+}
+
+export type PayloadInput = PayloadHeader & {
+  fileName: string;
+  code: string;
+  files?: SandboxFiles | undefined;
+  maxBytes: number;
+};
+
+/** Header and tar for a run without a workspace: everything unpacked into the work folder. */
+export async function buildPayload(input: PayloadInput): Promise<Buffer> {
   const tar = pack();
-  for (const [name, data] of entries) tar.entry({ name, mode: 0o644, size: data.length }, data);
+  for (const [name, data] of programFiles(input)) {
+    tar.entry({ name, mode: 0o644, size: data.length }, data);
+  }
   tar.finalize();
-  const chunks: Buffer[] = [
-    Buffer.from(
-      `${input.nonce}\n${Math.ceil(input.watchdogSeconds)}\n${input.programDir ?? WORK_DIR}\n${input.command}\n`,
-      'utf8',
-    ),
-  ];
+  const chunks: Buffer[] = [payloadHeader(input)];
   for await (const chunk of tar) if (Buffer.isBuffer(chunk)) chunks.push(chunk);
   return Buffer.concat(chunks);
 }

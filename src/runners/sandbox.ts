@@ -1,13 +1,12 @@
 /**
  * The sandbox runner: runs untrusted python, node or bash in a fresh Docker container with every
  * limit from limits.ts, records the Run when a store is given, and keeps a warm pool so most runs skip
- * container creation. One container per run, always removed afterwards.
+ * container creation. One container per run, always removed afterwards. A run may carry a workspace
+ * (a host folder copied in and, when asked, read back through checks: workspace.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { isAbsolute } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type Docker from 'dockerode';
-import { z } from 'zod';
 import {
   type Config,
   DeckhandError,
@@ -19,54 +18,20 @@ import type { RunStatus, Store } from '../store/index.js';
 import { SandboxContainer } from './container.js';
 import { createDockerClient } from './docker.js';
 import { dockerUnreachable, pinImage } from './image.js';
-import { argvFor, type LanguageSpec, LanguageTable, shellQuote } from './languages.js';
-import { type ContainerShape, limitsFromConfig, type SandboxLimits, type SandboxNetwork } from './limits.js';
-import { buildPayload, PROGRAM_DIR, type SandboxFiles } from './payload.js';
+import { type LanguageSpec, LanguageTable } from './languages.js';
+import {
+  type ContainerShape,
+  limitsFromConfig,
+  type SandboxLimits,
+  type SandboxNetwork,
+  workspaceMbOf,
+} from './limits.js';
 import { WarmPool } from './pool.js';
 import { reapOrphans } from './reaper.js';
+import { payloadFor, type RunResult, runOptionsSchema, type SandboxRunOptions } from './run-options.js';
+import { COLLECT_TIMEOUT_MS, collectWorkspace } from './workspace.js';
 
-export interface RunResult {
-  /** null when the program never exited on its own (killed at the time limit). */
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  /** Stopped by the caller's signal (`cancel`) before it finished; exitCode is null. */
-  cancelled?: boolean;
-  /** The kernel's OOM killer killed a process of this run (the memory limit was hit). */
-  oomKilled: boolean;
-  /** stdout or stderr was cut at the output limit. */
-  truncated: boolean;
-  /** Wall clock of the whole run() call, container preparation included. */
-  durationMs: number;
-  /** The stored Run, when the runner has a store. */
-  runId?: string;
-}
-
-const runOptionsSchema = z
-  .object({
-    lang: z.string().min(1),
-    code: z.string(),
-    files: z.record(z.string(), z.union([z.string(), z.instanceof(Uint8Array)])).optional(),
-    taskId: z
-      .string()
-      .regex(/^[0-9a-f]{24}$/i, 'must be a task id (24 hex digits)')
-      .optional(),
-    /**
-     * Host folder mounted read-write at the work folder (a cloned repository). The code and `files`
-     * then go to PROGRAM_DIR instead, so the folder holds only what the program changed.
-     */
-    workdirMount: z.string().refine(isAbsolute, 'must be an absolute host path').optional(),
-    network: z.boolean().optional(),
-    /** Lower than the runner's limit for this run; a higher value is capped. */
-    timeoutSeconds: z.number().positive().optional(),
-  })
-  .strict();
-export type SandboxRunOptions = z.input<typeof runOptionsSchema> & {
-  files?: SandboxFiles;
-  /** Aborting it kills the run (the task was cancelled); the result then says `cancelled`. */
-  signal?: AbortSignal;
-};
+export type { RunResult, SandboxRunOptions } from './run-options.js';
 
 export type SandboxRunStore = Pick<Store, 'startRun' | 'finishRun'>;
 
@@ -102,8 +67,6 @@ export interface SandboxRunner {
 const STORED_OUTPUT_CHARS = 100_000;
 /** Added to a container's deadline label after its own time limit, before the reaper may take it. */
 const DEADLINE_GRACE_MS = 60_000;
-/** The in-container watchdog (payload.ts) fires this long after the runner's own kill should have. */
-const WATCHDOG_GRACE_SECONDS = 5;
 const MIB = 1024 * 1024;
 
 function sandboxFailed(error: unknown): DeckhandError {
@@ -254,30 +217,20 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
     }
     const shape: ContainerShape = {
       network: input.network ? (options.network ?? 'none') : 'none',
-      ...(input.workdirMount ? { workdirMount: input.workdirMount } : {}),
+      ...(input.workspace ? { workspace: true } : {}),
     };
     const timeoutSeconds = Math.min(input.timeoutSeconds ?? limits.timeoutSeconds, limits.timeoutSeconds);
-    // A mounted workspace gets only what the program writes: the program itself lives on /tmp.
-    const programDir = shape.workdirMount ? PROGRAM_DIR : undefined;
-    const argv = programDir ? [...spec.command, `${programDir}/${spec.fileName}`] : argvFor(spec);
     const nonce = randomBytes(12).toString('hex');
-    const payload = await buildPayload({
-      nonce,
-      ...(programDir ? { programDir } : {}),
-      command: shellQuote(argv),
-      watchdogSeconds: timeoutSeconds + WATCHDOG_GRACE_SECONDS,
-      fileName: spec.fileName,
-      code: input.code,
-      files: input.files,
-      maxBytes: limits.tmpfsMb * MIB,
-    });
+    const { payload, argv, keptLinks } = await payloadFor(input, spec, limits, nonce, timeoutSeconds);
 
-    // Only the common shape is pooled; a network or a mounted workspace needs its own container.
-    const plain = shape.network === 'none' && !shape.workdirMount && imageId === pinned.get(options.image);
+    // Only the common shape is pooled; a network or a workspace needs its own container.
+    const plain = shape.network === 'none' && !shape.workspace && imageId === pinned.get(options.image);
     const warm = plain ? pool?.take() : undefined;
     let container: SandboxContainer;
     try {
-      container = warm ?? (await prepare(imageId, shape, timeoutSeconds * 1000));
+      // A workspace run's container also lives while its work folder is read back.
+      const lifetimeMs = timeoutSeconds * 1000 + (shape.workspace ? COLLECT_TIMEOUT_MS : 0);
+      container = warm ?? (await prepare(imageId, shape, lifetimeMs));
     } catch (error) {
       // 400: Docker refused this run's settings (say, a workspace folder that does not exist on the
       // engine's host); trying again will not help.
@@ -319,6 +272,18 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
         timeoutSeconds * 1000,
         signal,
       );
+      let workspace: RunResult['workspace'];
+      if (input.workspace?.collect) {
+        // Only a run the waiter saw to its end left the container up, and the tree quiet, to read.
+        if (!execution.reported) workspace = 'discarded';
+        else {
+          await collectWorkspace(container, input.workspace.dir, workspaceMbOf(limits) * MIB, {
+            sealed: input.workspace.sealed,
+            keptLinks: keptLinks ?? new Map(),
+          });
+          workspace = 'saved';
+        }
+      }
       const stdout = execution.output.stdout.result();
       const stderr = execution.output.stderr.result();
       const result: RunResult = {
@@ -329,6 +294,8 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
         ...(execution.cancelled ? { cancelled: true } : {}),
         oomKilled: execution.oomKilled,
         truncated: stdout.truncated || stderr.truncated,
+        ...(execution.diskFull ? { diskFull: true } : {}),
+        ...(workspace ? { workspace } : {}),
         durationMs: Math.round(performance.now() - began),
       };
       const id = await record(result, runId);
@@ -341,6 +308,7 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
           exitCode: result.exitCode,
           timedOut: result.timedOut,
           oomKilled: result.oomKilled,
+          diskFull: result.diskFull,
           durationMs: result.durationMs,
         },
         'sandbox run finished',

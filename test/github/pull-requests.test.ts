@@ -5,11 +5,12 @@
  * interception breaks dockerode's attach stream), with the bodies Deckhand sends asserted. The tests in the first block build on each other: open, redeliver, follow up.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline } from '../../src/bots/pipeline.js';
@@ -269,6 +270,35 @@ async function finished(taskId: string): Promise<TaskRecord> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`task ${taskId} did not finish`);
+}
+
+/** Runs `script` in a running sandbox container as its user; exit code and output (both streams). */
+async function inContainer(
+  container: Docker.Container,
+  script: string,
+): Promise<{ exitCode: number | null; output: string }> {
+  try {
+    const exec = await container.exec({
+      Cmd: ['/bin/sh', '-c', script],
+      AttachStdout: true,
+      AttachStderr: true,
+      User: '10001:10001',
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough().on('data', (chunk: Buffer) => chunks.push(chunk));
+    docker.modem.demuxStream(stream, sink, sink);
+    await new Promise((resolve) => stream.on('end', resolve).on('close', resolve).on('error', resolve));
+    let info = await exec.inspect();
+    for (let i = 0; i < 20 && info.Running; i += 1) {
+      await new Promise((r) => setTimeout(r, 50));
+      info = await exec.inspect();
+    }
+    return { exitCode: info.ExitCode, output: Buffer.concat(chunks).toString('utf8') };
+  } catch {
+    // Gone already (another file's container, or this run finished).
+    return { exitCode: null, output: '' };
+  }
 }
 
 function resultOf(task: TaskRecord): Record<string, unknown> {
@@ -743,39 +773,33 @@ describe('credentials stay on the host', () => {
       base: { ref: 'main' },
     });
 
-    // Watch the engine: each sandbox started with a workspace mount is inspected while it runs. The
-    // script waits for a go-ahead file so the container is inspected before it can finish.
+    // Watch the engine: each sandbox started for this task is inspected while it runs. The script
+    // waits for a go-ahead file, so the container is inspected, and its work folder read, before it
+    // can finish. Other test files run sandboxes on the same engine: ours is the one with .tidy-wait.
     const inspected: Docker.ContainerInspectInfo[] = [];
-    const gitConfigs: string[] = [];
     const workspaceFiles: string[] = [];
     const events = (await docker.getEvents({
       filters: { type: ['container'], event: ['start'], label: ['deckhand.managed=true'] },
     })) as NodeJS.ReadableStream & { destroy(): void };
     events.on('data', async (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
-        const id = (JSON.parse(line) as { id: string }).id;
-        // A container of another test file may be gone already.
-        const info = await docker
-          .getContainer(id)
-          .inspect()
-          .catch(() => undefined);
-        const mount = info?.Mounts.find((m) => m.Destination === '/work');
-        // Only this file's workspaces: other test files run sandboxes on the same engine.
-        if (!info || !mount?.Source.startsWith(workspaces)) continue;
+        const container = docker.getContainer((JSON.parse(line) as { id: string }).id);
+        const ours = await inContainer(
+          container,
+          'for i in $(seq 200); do [ -e /work/.tidy-wait ] && exit 0; sleep 0.05; done; exit 1',
+        );
+        if (ours.exitCode !== 0) continue;
+        const info = await container.inspect().catch(() => undefined);
+        if (!info) continue;
         inspected.push(info);
-        const walk = (dir: string): string[] =>
-          readdirSync(dir).flatMap((name) => {
-            const path = join(dir, name);
-            return statSync(path).isDirectory() ? walk(path) : [readFileSync(path, 'utf8')];
-          });
-        workspaceFiles.push(...walk(mount.Source));
-        gitConfigs.push(readFileSync(join(mount.Source, '..', 'git', 'config'), 'utf8'));
-        writeFileSync(join(mount.Source, '.deckhand-go'), '');
+        const files = await inContainer(container, 'ls -A /work; find /work -type f -exec cat {} +');
+        workspaceFiles.push(files.output);
+        await inContainer(container, 'touch /work/.deckhand-go');
       }
     });
     try {
       const payload = comment(
-        '@deckhand tidy the docs\n```bash\nwhile [ ! -e .deckhand-go ]; do sleep 0.05; done\nrm .deckhand-go\nenv | sort\necho tidy >> README.md\n```',
+        '@deckhand tidy the docs\n```bash\ntouch .tidy-wait\nwhile [ ! -e .deckhand-go ]; do sleep 0.05; done\nrm .deckhand-go .tidy-wait\nenv | sort\necho tidy >> README.md\n```',
       );
       (payload.issue as { number: number; title: string }).number = 3;
       (payload.issue as { number: number; title: string }).title = 'Tidy the docs';
@@ -784,8 +808,8 @@ describe('credentials stay on the host', () => {
     } finally {
       events.destroy();
     }
-    // The script's run and the test run: both mounted the checkout, and nothing else.
-    expect(inspected.length).toBeGreaterThanOrEqual(1);
+    // The script's run: no host folder at all, only tmpfs; the checkout was copied in.
+    expect(inspected).toHaveLength(1);
     for (const info of inspected) {
       expect(info.Config.Env.sort()).toEqual([
         'HOME=/work',
@@ -793,15 +817,18 @@ describe('credentials stay on the host', () => {
         'PATH=/usr/local/bin:/usr/bin:/bin',
       ]);
       expect(info.HostConfig.Binds ?? []).toEqual([]);
-      expect(info.Mounts.map((m) => [m.Type, m.Destination, m.RW])).toEqual([['bind', '/work', true]]);
-      expect(info.Mounts[0]?.Source).toMatch(/\/deckhand-gh-[^/]+\/work$/);
+      expect(info.Mounts).toEqual([]);
+      expect(Object.keys(info.HostConfig.Tmpfs ?? {}).sort()).toEqual(['/tmp', '/work']);
       const everything = JSON.stringify(info);
       expect(everything).not.toContain(TOKEN);
       expect(everything).not.toContain('PRIVATE KEY');
       expect(everything).not.toMatch(/extraheader|x-access-token|GITHUB_/i);
     }
-    expect(workspaceFiles.length).toBeGreaterThan(0);
-    for (const content of [...workspaceFiles, ...gitConfigs]) {
+    expect(workspaceFiles).toHaveLength(1);
+    // The checkout, without any git metadata.
+    expect(workspaceFiles[0]).toContain('README.md');
+    expect(workspaceFiles[0]).not.toMatch(/^\.git$/m);
+    for (const content of workspaceFiles) {
       expect(content).not.toContain(TOKEN);
       expect(content).not.toMatch(/extraheader|x-access-token|PRIVATE KEY/i);
     }

@@ -40,16 +40,16 @@ describe('run output', () => {
       ]),
     );
     expect(output.complete).toBe(true);
-    expect(output.marker).toEqual({ exitCode: 3, oomKills: 0 });
+    expect(output.marker).toEqual({ exitCode: 3, oomKills: 0, diskFull: false });
     expect(output.stdout.result()).toEqual({ text: 'hello world\n', truncated: false, bytes: 12 });
     expect(output.stderr.result().text).toBe('warn\n');
   });
 
   it('finds the end line right after output without a trailing newline, and ignores what follows', () => {
     const output = new RunOutput(1000, NONCE);
-    output.push(frame(1, `no newline${NONCE} 0 1\nlate background output`));
-    output.push(frame(2, `${NONCE} 0 1\n`));
-    expect(output.marker).toEqual({ exitCode: 0, oomKills: 1 });
+    output.push(frame(1, `no newline${NONCE} 0 1 1\nlate background output`));
+    output.push(frame(2, `${NONCE} 0 1 1\n`));
+    expect(output.marker).toEqual({ exitCode: 0, oomKills: 1, diskFull: true });
     expect(output.stdout.result().text).toBe('no newline');
   });
 

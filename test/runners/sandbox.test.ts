@@ -1,6 +1,6 @@
 /** The sandbox against the real Docker engine and the real image: every fence, tried from inside. */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -227,25 +227,21 @@ describe('sandbox runner', () => {
     expect(result.stdout).toBe('helper loaded\nhello\n');
   });
 
-  it('mounts a host workspace read-write at the work folder', async () => {
+  it('copies a host workspace into the work folder and writes back only what the run left there', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'deckhand-ws-'));
     try {
-      // The sandbox user must be able to write there (as root: chown; otherwise open it up).
-      try {
-        chownSync(dir, SANDBOX_UID, SANDBOX_UID);
-      } catch {
-        chmodSync(dir, 0o777);
-      }
+      writeFileSync(join(dir, 'kept.txt'), 'from the host\n');
       const result = await runner.run({
         lang: 'bash',
-        code: 'echo made-in-sandbox > out.txt; pwd',
+        code: 'echo made-in-sandbox > out.txt; cat kept.txt; pwd',
         files: { 'helper.txt': 'x' },
-        workdirMount: dir,
+        workspace: { dir, collect: true },
       });
-      expect(result).toMatchObject({ exitCode: 0, stdout: '/work\n' });
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'from the host\n/work\n', workspace: 'saved' });
       expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe('made-in-sandbox\n');
       // The program and its files stay out of the workspace: it holds only what the program wrote.
-      expect(readdirSync(dir)).toEqual(['out.txt']);
+      expect(readdirSync(dir).sort()).toEqual(['kept.txt', 'out.txt']);
+      // Nothing of the host is mounted: the container only ever had tmpfs folders.
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
