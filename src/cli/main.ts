@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import { isDeckhandError, loadConfig } from '../core/index.js';
 import { chatCommand } from './chat.js';
-import { discordCommand } from './discord.js';
+import { DISCORD_USAGE, discordCommand } from './discord.js';
 import { doctorExitCode, formatDoctor, runDoctor } from './doctor.js';
-import { sandboxCommand } from './sandbox.js';
+import { SANDBOX_USAGE, sandboxCommand } from './sandbox.js';
 import { schedulesCommand } from './schedules.js';
 import { startCommand } from './start.js';
 
@@ -21,10 +21,47 @@ commands:
   discord register-commands [--guild ID]
                     register /deckhand and "Ask Deckhand" with Discord (--guild: one server, at once)
   help              this text
+
+\`deckhand <command> --help\` says more about one command.
 `;
+
+/** What `deckhand <command> --help` prints: the command's usage, before anything is loaded or started. */
+const COMMAND_HELP: Record<string, string> = {
+  start: `usage: deckhand start [--role web|worker|all]
+
+Serves Slack (/slack/events), GitHub (/github/webhooks), Discord (/discord/interactions), /healthz,
+/readyz, /metrics and /admin on PORT (default 3000), and runs the worker. --role web only serves
+(scale it freely), --role worker only runs tasks; default all (DECKHAND_ROLE sets it too).
+`,
+  chat: `usage: deckhand chat
+
+Talks to Deckhand in this terminal on embedded defaults (a local FerretDB when MONGODB_URI is unset).
+Type \`help\` for the commands, Ctrl-D to leave.
+`,
+  doctor: `usage: deckhand doctor [--json]
+
+Checks the store, Redis, Docker, Slack, Discord, GitHub and the models, and says how to fix what is
+missing. Exits 1 when something configured is broken.
+`,
+  schedules: `usage: deckhand schedules [--json]
+
+Lists digest schedules with their next run time, and the scheduler's periodic jobs.
+`,
+  sandbox: SANDBOX_USAGE,
+  discord: DISCORD_USAGE,
+};
+
+function asksForHelp(args: string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const help = command === undefined ? undefined : COMMAND_HELP[command];
+  if (help && asksForHelp(rest)) {
+    process.stdout.write(help);
+    return 0;
+  }
   switch (command) {
     case 'doctor': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
@@ -47,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     case undefined:
     case 'help':
     case '--help':
+    case '-h':
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
