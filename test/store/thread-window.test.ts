@@ -76,9 +76,19 @@ describe('thread memory window', () => {
 
   it('trims a grown window on read and answers beyond it from the messages themselves', async () => {
     const convo = await conversation();
-    for (let i = 0; i < 255; i++) await store.appendMessage(convo.id, { role: 'user', text: `n${i}` });
+    // One message makes the window; the next 254 go onto it as pushes (written together once
+    // settled), so it holds 255, past what readers let it grow to, however fast this machine is.
+    await store.appendMessage(convo.id, { role: 'user', text: 'n0' });
     await store.settleThreadWindows();
-    expect(texts(await store.recentMessages(convo.id, 200))[0]).toBe('n55');
+    for (let i = 1; i < 255; i++) await store.appendMessage(convo.id, { role: 'user', text: `n${i}` });
+    await store.settleThreadWindows();
+    // Another process, without this thread in memory, reads through the window and trims it.
+    const other = await openStore({ uri, retries: 2, ensureIndexes: false });
+    try {
+      expect(texts(await other.recentMessages(convo.id, 200))[0]).toBe('n55');
+    } finally {
+      await other.close();
+    }
     const window = await store.models.ThreadWindow.findById(convo.id).lean();
     expect(window).toMatchObject({ seq: 255, olderBeyond: true });
     expect(window?.messages).toHaveLength(200);
