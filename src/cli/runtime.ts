@@ -70,6 +70,8 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     retryBaseMs: config.tasks.retryBaseMs,
     defaultMaxAttempts: config.tasks.maxAttempts,
     secretKey: config.secrets.DECKHAND_SECRET_KEY,
+    // Keys that still read (a rotation in progress); values they open are re-sealed with the key above.
+    previousSecretKeys: config.secrets.DECKHAND_SECRET_KEY_PREVIOUS,
     onRetry: (attempt, error) => log.warn({ attempt, err: error }, 'database not reachable yet; retrying'),
     onReopen: (outcome) =>
       outcome === 'reopened'

@@ -216,6 +216,8 @@ export const SECRET_VARIABLES = [
   'DECKHAND_METRICS_TOKEN',
   /** Encrypts the credentials kept in the store (Slack bot tokens from OAuth installs). */
   'DECKHAND_SECRET_KEY',
+  /** Keys that still read what they encrypted, never write (comma-separated): key rotation. */
+  'DECKHAND_SECRET_KEY_PREVIOUS',
 ] as const;
 export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 

@@ -23,6 +23,8 @@ export interface StoreOptions extends ConnectOptions, Partial<TaskQueueOptions> 
   reopenAfterMs?: number;
   /** Encrypts stored credentials (DECKHAND_SECRET_KEY); unset: stored as given. See secret-box.ts. */
   secretKey?: string | undefined;
+  /** Keys that still open stored credentials, not seal them (DECKHAND_SECRET_KEY_PREVIOUS, comma-separated). */
+  previousSecretKeys?: string | undefined;
   /** Told when the connection was reopened, or why reopening failed (for the log). */
   onReopen?: (outcome: 'reopened' | Error) => void;
 }
@@ -109,7 +111,7 @@ export type Store = ReturnType<typeof buildStore>;
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   // First, so a key that is too short is refused before anything connects.
-  const box = createSecretBox(options.secretKey);
+  const box = createSecretBox(options.secretKey, options.previousSecretKeys);
   const connection = await connectMongo(options.uri, options);
   const models = registerModels(connection);
   const reopenAfterMs = options.reopenAfterMs ?? 30_000;

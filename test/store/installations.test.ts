@@ -1,10 +1,14 @@
 /**
  * Slack bot tokens from OAuth installs are encrypted at rest when DECKHAND_SECRET_KEY is set: what
  * the database holds (and a dump or backup of it) is not a working token, while Deckhand reads it
- * back as it was given.
+ * back as it was given. A sealed token is bound to its record, and keys rotate through
+ * DECKHAND_SECRET_KEY_PREVIOUS: what an old key sealed is read and sealed again under the new one.
  */
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/core/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { secretKeyId } from '../../src/store/secret-box.js';
 import { testDatabaseUri } from '../support/store.js';
 
 const KEY = 'an-example-key-for-tests-only-not-for-use';
@@ -19,6 +23,14 @@ afterAll(async () => {
   await sealed.close();
 });
 
+/** A token sealed as Deckhand wrote it before key ids and record binding: `enc:v1:`, no AAD. */
+function sealV1(secretKey: string, plain: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', createHash('sha256').update(secretKey, 'utf8').digest(), iv);
+  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return `enc:v1:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
+}
+
 async function storedToken(teamId: string): Promise<string | undefined> {
   const doc = await sealed.models.Installation.findById(`slack:${teamId}`).lean();
   return doc?.botToken;
@@ -28,12 +40,12 @@ describe('Slack installations at rest', () => {
   it('stores the bot token encrypted and reads it back as given', async () => {
     await sealed.saveInstallation({ platform: 'slack', teamId: 'T0SEALED', botToken: TOKEN });
     const stored = await storedToken('T0SEALED');
-    expect(stored).toMatch(/^enc:v1:/);
+    expect(stored?.startsWith(`enc:v2:${secretKeyId(KEY)}:`)).toBe(true);
     expect(stored).not.toContain('xoxb');
     expect((await sealed.findInstallation('slack', { teamId: 'T0SEALED' }))?.botToken).toBe(TOKEN);
   });
 
-  it('still reads a token stored in plain text before the key was set, and seals it on the next write', async () => {
+  it('still reads a token stored in plain text before the key was set, and seals it as it reads it', async () => {
     const plain = await openStore({ uri, retries: 1, ensureIndexes: false });
     try {
       await plain.saveInstallation({ platform: 'slack', teamId: 'T0OLD', botToken: TOKEN });
@@ -42,8 +54,8 @@ describe('Slack installations at rest', () => {
     }
     expect(await storedToken('T0OLD')).toBe(TOKEN);
     expect((await sealed.findInstallation('slack', { teamId: 'T0OLD' }))?.botToken).toBe(TOKEN);
-    await sealed.saveInstallation({ platform: 'slack', teamId: 'T0OLD', botToken: TOKEN });
-    expect(await storedToken('T0OLD')).toMatch(/^enc:v1:/);
+    expect(await storedToken('T0OLD')).toMatch(/^enc:v2:/);
+    expect((await sealed.findInstallation('slack', { teamId: 'T0OLD' }))?.botToken).toBe(TOKEN);
   });
 
   it('says which variable to set when an encrypted token is read without the key or with another', async () => {
@@ -62,6 +74,61 @@ describe('Slack installations at rest', () => {
     } finally {
       await keyless.close();
       await other.close();
+    }
+  });
+
+  it('still reads a token sealed in the v1 format, and seals it again bound to its record', async () => {
+    await sealed.saveInstallation({ platform: 'slack', teamId: 'T0V1', botToken: 'xoxb-placeholder' });
+    await sealed.models.Installation.updateOne(
+      { _id: 'slack:T0V1' },
+      { $set: { botToken: sealV1(KEY, TOKEN) } },
+    );
+    expect((await sealed.findInstallation('slack', { teamId: 'T0V1' }))?.botToken).toBe(TOKEN);
+    expect(await storedToken('T0V1')).toMatch(new RegExp(`^enc:v2:${secretKeyId(KEY)}:`));
+    expect((await sealed.findInstallation('slack', { teamId: 'T0V1' }))?.botToken).toBe(TOKEN);
+  });
+
+  it('does not open a sealed token copied onto another installation', async () => {
+    await sealed.saveInstallation({ platform: 'slack', teamId: 'T0MINE', botToken: TOKEN });
+    await sealed.saveInstallation({ platform: 'slack', teamId: 'T0THEIRS', botToken: 'xoxb-9999-theirs' });
+    const mine = await storedToken('T0MINE');
+    await sealed.models.Installation.updateOne({ _id: 'slack:T0THEIRS' }, { $set: { botToken: mine } });
+    await expect(sealed.findInstallation('slack', { teamId: 'T0THEIRS' })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      userMessage: expect.stringContaining('does not authenticate for this record'),
+    });
+    expect((await sealed.findInstallation('slack', { teamId: 'T0MINE' }))?.botToken).toBe(TOKEN);
+  });
+
+  it('rotates: a token sealed with the old key is read with it in DECKHAND_SECRET_KEY_PREVIOUS and sealed under the new one', async () => {
+    const NEW_KEY = 'a-second-example-key-for-tests-only-rotated';
+    await sealed.saveInstallation({ platform: 'slack', teamId: 'T0ROTR', botToken: TOKEN });
+    await sealed.saveInstallation({ platform: 'slack', teamId: 'T0ROTW', botToken: TOKEN });
+    const config = loadConfig({ DECKHAND_SECRET_KEY: NEW_KEY, DECKHAND_SECRET_KEY_PREVIOUS: KEY });
+    const rotated = await openStore({
+      uri,
+      retries: 1,
+      ensureIndexes: false,
+      secretKey: config.secrets.DECKHAND_SECRET_KEY,
+      previousSecretKeys: config.secrets.DECKHAND_SECRET_KEY_PREVIOUS,
+    });
+    const newOnly = await openStore({ uri, retries: 1, ensureIndexes: false, secretKey: NEW_KEY });
+    try {
+      await expect(newOnly.findInstallation('slack', { teamId: 'T0ROTR' })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        userMessage: expect.stringContaining('DECKHAND_SECRET_KEY_PREVIOUS'),
+      });
+      // Read: opened with the previous key, and sealed again under the new one.
+      expect((await rotated.findInstallation('slack', { teamId: 'T0ROTR' }))?.botToken).toBe(TOKEN);
+      expect(await storedToken('T0ROTR')).toMatch(new RegExp(`^enc:v2:${secretKeyId(NEW_KEY)}:`));
+      // Write (a reinstall): sealed under the new key.
+      await rotated.saveInstallation({ platform: 'slack', teamId: 'T0ROTW', botToken: TOKEN });
+      expect(await storedToken('T0ROTW')).toMatch(new RegExp(`^enc:v2:${secretKeyId(NEW_KEY)}:`));
+      for (const teamId of ['T0ROTR', 'T0ROTW'])
+        expect((await newOnly.findInstallation('slack', { teamId }))?.botToken).toBe(TOKEN);
+    } finally {
+      await rotated.close();
+      await newOnly.close();
     }
   });
 

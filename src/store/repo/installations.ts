@@ -34,10 +34,23 @@ export interface InstallationInput {
 export function installationRepo(models: Models, box: SecretBox) {
   const { Installation, BotThread } = models;
 
-  /** The record as callers see it: the bot token in clear (it is sealed in the store with a key). */
-  function toRecord(doc: InstallationDoc): InstallationRecord {
+  /**
+   * The record as callers see it: the bot token in clear (it is sealed in the store with a key,
+   * bound to the record's `_id`). A token in plain text, in the old format or under a previous key
+   * is sealed again under the current key as it is read, so a rotation completes without reinstalls.
+   */
+  async function toRecord(doc: InstallationDoc): Promise<InstallationRecord> {
     const { _id, ...rest } = doc;
-    return { ...rest, botToken: box.open(doc.botToken, 'Slack bot token'), id: _id };
+    const { plain, stale } = box.open(doc.botToken, _id, 'Slack bot token');
+    if (stale) {
+      // Only if unchanged since read, so a concurrent reinstall wins. Best effort: the caller has
+      // the token, and a failed upgrade is tried again on the next read.
+      await Installation.updateOne(
+        { _id, botToken: doc.botToken },
+        { $set: { botToken: box.seal(plain, _id) } },
+      ).catch(() => undefined);
+    }
+    return { ...rest, botToken: plain, id: _id };
   }
 
   return {
@@ -54,7 +67,7 @@ export function installationRepo(models: Models, box: SecretBox) {
           {
             $set: {
               ...fields,
-              botToken: box.seal(input.botToken),
+              botToken: box.seal(input.botToken, id),
               botScopes: input.botScopes ?? [],
               raw: input.raw ?? null,
             },
