@@ -6,14 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../src/bots/events.js';
-import { createPipeline, type Pipeline } from '../../src/bots/pipeline.js';
-import { createEventHandler } from '../../src/bots/router.js';
-import { createSinkFactory } from '../../src/bots/sinks.js';
-import { createWorker, type Worker } from '../../src/bots/worker.js';
-import { createLogger, loadConfig } from '../../src/core/index.js';
-import type { Store } from '../../src/store/index.js';
-import { dropTestStore, openTestStore } from '../support/store.js';
-import { type FakeApi, startFakeApi } from './slack/fake-api.js';
+import { type OrchestratorWorker, startOrchestratorWorker } from './support/worker-harness.js';
 
 const Z = '\u200B';
 const SLACK_MODEL_TEXT = [
@@ -29,10 +22,7 @@ const SLACK_SENT = [
 const DISCORD_MODEL_TEXT = 'Attention @everyone and @here: <@&1400000000000000001> owns this.';
 const DISCORD_SENT = `Attention @${Z}everyone and @${Z}here: <@&1400000000000000001> owns this.`;
 
-let store: Store;
-let pipeline: Pipeline;
-let api: FakeApi;
-let worker: Worker;
+let harness: OrchestratorWorker;
 let nextId = 1;
 
 function event(platform: 'slack' | 'discord', deliveryKey: string, text: string): NormalizedEvent {
@@ -55,56 +45,39 @@ function event(platform: 'slack' | 'discord', deliveryKey: string, text: string)
 }
 
 beforeAll(async () => {
-  store = await openTestStore();
-  api = await startFakeApi((call) => {
-    const id = String(1736942500 + nextId++);
-    if (call.path.startsWith('/api/v10/')) return { status: 200, body: { id: `15000000000000${id}` } };
-    return { status: 200, body: { ok: true, ts: `${id}.000001` } };
+  harness = await startOrchestratorWorker({
+    env: {
+      SLACK_BOT_TOKEN: 'xoxb-broadcast-test-token',
+      DISCORD_BOT_TOKEN: 'discord-broadcast-test-token',
+    },
+    reply: (call) => {
+      const id = String(1736942500 + nextId++);
+      if (call.path.startsWith('/api/v10/')) return { status: 200, body: { id: `15000000000000${id}` } };
+      return { status: 200, body: { ok: true, ts: `${id}.000001` } };
+    },
+    configure: (config) => {
+      config.slack.editIntervalMs = 0;
+      config.discord.editIntervalMs = 0;
+    },
+    // What a model wrote, streamed: posted, then edited to its final text.
+    orchestrator: async (incoming, sink) => {
+      const reply = await sink.post('…');
+      await sink.update(reply, incoming.text);
+      return incoming.text;
+    },
   });
-  const logger = createLogger({ level: 'silent', pretty: false });
-  const config = loadConfig({
-    SLACK_BOT_TOKEN: 'xoxb-broadcast-test-token',
-    DISCORD_BOT_TOKEN: 'discord-broadcast-test-token',
-  });
-  config.slack.editIntervalMs = 0;
-  config.discord.editIntervalMs = 0;
-  const sinkFor = createSinkFactory({
-    config,
-    logger,
-    env: { SLACK_API_URL: `${api.url}/api`, DISCORD_API_URL: `${api.url}/api/v10` },
-  });
-  pipeline = createPipeline(store);
-  worker = createWorker({
-    store,
-    pipeline,
-    logger,
-    pollMs: 50,
-    handler: createEventHandler({
-      store,
-      sinkFor,
-      // What a model wrote, streamed: posted, then edited to its final text.
-      orchestrator: async (incoming, sink) => {
-        const reply = await sink.post('…');
-        await sink.update(reply, incoming.text);
-        return incoming.text;
-      },
-    }),
-  });
-  worker.start();
 }, 60_000);
 afterAll(async () => {
-  await worker?.stop(5000);
-  await api?.close();
-  await dropTestStore(store);
+  await harness?.close();
 });
 beforeEach(() => {
-  api.calls.length = 0;
+  harness.api.calls.length = 0;
 });
 
 async function answered(deliveryKey: string, incoming: NormalizedEvent): Promise<void> {
-  const { taskId } = await pipeline.ingest({ ...incoming, deliveryKey });
+  const { taskId } = await harness.pipeline.ingest({ ...incoming, deliveryKey });
   for (let i = 0; i < 400; i++) {
-    const task = await store.getTask(taskId);
+    const task = await harness.store.getTask(taskId);
     if (task?.status === 'succeeded') return;
     if (task?.status === 'failed') throw new Error(`task failed: ${task.lastError?.message}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -115,24 +88,24 @@ async function answered(deliveryKey: string, incoming: NormalizedEvent): Promise
 describe('broadcast mentions in model output', () => {
   it('reach Slack as inert text: no <!here>, <!channel>, <!everyone> or <!subteam^…> in the body', async () => {
     await answered('ping-slack', event('slack', 'ping-slack', SLACK_MODEL_TEXT));
-    const edits = api.calls.filter((c) => c.path === '/api/chat.update');
+    const edits = harness.api.calls.filter((c) => c.path === '/api/chat.update');
     expect(edits).toHaveLength(1);
     expect(edits[0]?.body.text).toBe(SLACK_SENT);
-    const bodies = JSON.stringify(api.calls.map((c) => c.body));
+    const bodies = JSON.stringify(harness.api.calls.map((c) => c.body));
     expect(bodies).not.toMatch(/<!(?:here|channel|everyone|group|subteam)/);
   });
 
   it('reach Discord with @everyone and @here broken and allowed_mentions pinging nobody, roles included', async () => {
     await answered('ping-discord', event('discord', 'ping-discord', DISCORD_MODEL_TEXT));
     const channel = '/api/v10/channels/1000000000000000000/messages';
-    const edit = api.calls.find((c) => c.method === 'PATCH' && c.path.startsWith(`${channel}/`));
+    const edit = harness.api.calls.find((c) => c.method === 'PATCH' && c.path.startsWith(`${channel}/`));
     expect(edit?.body).toEqual({
       content: DISCORD_SENT,
       embeds: [],
       components: [],
       allowed_mentions: { parse: [], replied_user: false },
     });
-    const post = api.calls.find((c) => c.method === 'POST' && c.path === channel);
+    const post = harness.api.calls.find((c) => c.method === 'POST' && c.path === channel);
     expect(post?.body.allowed_mentions).toEqual({ parse: [], replied_user: false });
   });
 });

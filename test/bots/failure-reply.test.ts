@@ -5,23 +5,14 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../src/bots/events.js';
-import { createPipeline, type Pipeline } from '../../src/bots/pipeline.js';
-import { createEventHandler } from '../../src/bots/router.js';
-import { createSinkFactory } from '../../src/bots/sinks.js';
-import { createWorker, type Worker } from '../../src/bots/worker.js';
-import { createLogger, DeckhandError, loadConfig } from '../../src/core/index.js';
-import type { Store } from '../../src/store/index.js';
-import { dropTestStore, openTestStore } from '../support/store.js';
-import { type FakeApi, startFakeApi } from './slack/fake-api.js';
+import { DeckhandError } from '../../src/core/index.js';
+import { type OrchestratorWorker, startOrchestratorWorker } from './support/worker-harness.js';
 
 const SECRET_URI =
   'mongodb://deckhand:hunter2-prod-pass@db-7.internal.example:27017/deckhand?authSource=admin';
 const SECRET_PATH = '/srv/deckhand/dist/store/repo/conversations.js:212:19';
 
-let store: Store;
-let pipeline: Pipeline;
-let api: FakeApi;
-let worker: Worker;
+let harness: OrchestratorWorker;
 /** What the stand-in orchestrator throws next. */
 let failure: unknown;
 
@@ -42,49 +33,36 @@ function slackEvent(deliveryKey: string): NormalizedEvent {
 }
 
 beforeAll(async () => {
-  store = await openTestStore();
-  api = await startFakeApi(() => ({ status: 200, body: { ok: true, ts: '1736942500.000001' } }));
-  const logger = createLogger({ level: 'silent', pretty: false });
-  const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-failure-reply-test-token' });
-  const sinkFor = createSinkFactory({ config, logger, env: { SLACK_API_URL: `${api.url}/api` } });
-  pipeline = createPipeline(store);
-  worker = createWorker({
-    store,
-    pipeline,
-    logger,
-    pollMs: 50,
-    handler: createEventHandler({
-      store,
-      sinkFor,
-      orchestrator: async () => {
-        throw failure;
-      },
-    }),
+  harness = await startOrchestratorWorker({
+    env: { SLACK_BOT_TOKEN: 'xoxb-failure-reply-test-token' },
+    reply: () => ({ status: 200, body: { ok: true, ts: '1736942500.000001' } }),
+    orchestrator: async () => {
+      throw failure;
+    },
     // As `deckhand start` wires it (src/cli/start.ts).
-    onGiveUp: async (task, message) => {
+    onGiveUp: (sinkFor) => async (task, message) => {
       await sinkFor(task.payload as NormalizedEvent).post(`I could not finish that: ${message}`);
     },
   });
-  worker.start();
 }, 60_000);
 afterAll(async () => {
-  await worker?.stop(5000);
-  await api?.close();
-  await dropTestStore(store);
+  await harness?.close();
 });
 beforeEach(() => {
-  api.calls.length = 0;
+  harness.api.calls.length = 0;
 });
 
 /** Ingests the event, waits for its task to fail, and returns the task id and what Slack was sent. */
 async function failingTask(deliveryKey: string): Promise<{ taskId: string; posted: string[] }> {
-  const { taskId } = await pipeline.ingest(slackEvent(deliveryKey));
+  const { taskId } = await harness.pipeline.ingest(slackEvent(deliveryKey));
   for (let i = 0; i < 400; i++) {
-    const task = await store.getTask(taskId);
-    if (task?.status === 'failed' && api.calls.some((c) => c.path === '/api/chat.postMessage')) break;
+    const task = await harness.store.getTask(taskId);
+    if (task?.status === 'failed' && harness.api.calls.some((c) => c.path === '/api/chat.postMessage')) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const posted = api.calls.filter((c) => c.path === '/api/chat.postMessage').map((c) => String(c.body.text));
+  const posted = harness.api.calls
+    .filter((c) => c.path === '/api/chat.postMessage')
+    .map((c) => String(c.body.text));
   return { taskId, posted };
 }
 
@@ -98,12 +76,12 @@ describe('a task that fails for good', () => {
     expect(posted).toEqual([
       `I could not finish that: Something went wrong on my side (task ${taskId}); the details are in Deckhand's log.`,
     ]);
-    const everything = JSON.stringify(api.calls.map((c) => c.body));
+    const everything = JSON.stringify(harness.api.calls.map((c) => c.body));
     for (const secret of ['hunter2', 'db-7.internal', 'mongodb://', '/srv/deckhand', 'refused']) {
       expect(everything).not.toContain(secret);
     }
     // Operators still see what happened (/admin), with the password redacted.
-    const task = await store.getTask(taskId);
+    const task = await harness.store.getTask(taskId);
     expect(task?.lastError?.message).toContain('db-7.internal.example');
     expect(task?.lastError?.message).not.toContain('hunter2');
   });

@@ -4,218 +4,46 @@
  * repository as the git remote (file://), and GitHub's REST API as a loopback stand-in (nock's
  * interception breaks dockerode's attach stream), with the bodies Deckhand sends asserted. The tests in the first block build on each other: open, redeliver, follow up.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline } from '../../src/bots/pipeline.js';
-import { createEventHandler } from '../../src/bots/router.js';
-import { createHttpApp, listen } from '../../src/bots/server.js';
-import { createSinkFactory } from '../../src/bots/sinks.js';
-import { createWorker, type Worker } from '../../src/bots/worker.js';
-import { type Config, createLogger, loadConfig } from '../../src/core/index.js';
 import {
-  createGitHubAccess,
-  createGitHubWork,
   NO_MODEL_FOR_REVIEW_TEXT,
   type Reviewer,
   STATUS_LINES,
-  sinkClientFor,
   type WorkspaceAgent,
 } from '../../src/github/index.js';
-import { createSandboxRunner, type SandboxRunner } from '../../src/runners/index.js';
-import type { Store, TaskRecord } from '../../src/store/index.js';
-import { ensureSandboxImage, SANDBOX_IMAGE, TEST_LIMITS, testDocker } from '../runners/helpers.js';
-import { dropTestStore, openTestStore } from '../support/store.js';
-import {
-  bareRemote,
-  examplePayload,
-  type GitHubStandIn,
-  git,
-  githubStandIn,
-  signedWebhook,
-} from './support.js';
+import type { TaskRecord } from '../../src/store/index.js';
+import { type GitHubHarness, REPO, startGitHubHarness } from './harness.js';
+import { bareRemote, examplePayload, git } from './support.js';
 
-const SECRET = 'github-webhook-secret-for-pr-tests';
-const INSTALLATION = 4242;
-const TOKEN = `ghs_${randomUUID().replaceAll('-', '')}`;
-const REPO = 'Codertocat/Hello-World';
 const BRANCH = 'deckhand/1-spelling-error-in-the-readme-file';
 const PR_URL = `https://github.com/${REPO}/pull/2`;
-const { privateKey } = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-});
 
-let store: Store;
-let server: Server;
-let base: string;
-let worker: Worker;
-let runner: SandboxRunner;
-let docker: Docker;
-let remotes: string;
+let harness: GitHubHarness;
 let bare: string;
 let reviewer: Reviewer | undefined;
 let agent: WorkspaceAgent | undefined;
-let workspaces: string;
-
-let api: GitHubStandIn;
 
 beforeAll(async () => {
-  api = await githubStandIn();
-  ensureSandboxImage();
-  store = await openTestStore();
-  docker = testDocker();
-  const logger = createLogger({
-    level: process.env.TEST_LOG_LEVEL === 'warn' ? 'warn' : 'silent',
-    pretty: false,
-  });
-  runner = createSandboxRunner({
-    docker,
-    image: SANDBOX_IMAGE,
-    limits: TEST_LIMITS,
-    warmPool: 0,
-    reapIntervalMs: 0,
-    logger,
-  });
-  await runner.start();
-  remotes = mkdtempSync(join(tmpdir(), 'deckhand-remotes-'));
-  bare = bareRemote(remotes, REPO, {
+  // Getters: each test decides whether a model is there.
+  harness = await startGitHubHarness({ agent: () => agent, reviewer: () => reviewer });
+  bare = bareRemote(harness.remotes, REPO, {
     'README.md': '# Hello World\n\nHello teh world. Deckhand will recieve this.\n',
     'package.json': JSON.stringify({ name: 'hello', scripts: { test: 'node test.js' } }),
     'test.js':
       "const t = require('fs').readFileSync('README.md', 'utf8');\nif (t.includes('teh')) { console.error('typo: teh'); process.exit(1); }\nconsole.log('README ok');\n",
   });
-  const loaded = loadConfig({
-    GITHUB_WEBHOOK_SECRET: SECRET,
-    GITHUB_APP_ID: '123',
-    GITHUB_PRIVATE_KEY: privateKey,
-  });
-  workspaces = mkdtempSync(join(tmpdir(), 'deckhand-ws-'));
-  const config: Config = {
-    ...loaded,
-    github: {
-      ...loaded.github,
-      apiUrl: api.url,
-      cloneBaseUrl: `file://${remotes}`,
-      workspaceDir: workspaces,
-    },
-  };
-  const access = createGitHubAccess({
-    appId: '123',
-    privateKey,
-    baseUrl: api.url,
-    throttle: { enabled: false },
-    retry: { enabled: false },
-  });
-  const sinkFor = createSinkFactory({
-    config,
-    logger,
-    githubClientFor: (event) => sinkClientFor(access, event.workspaceId),
-    retry: { sleep: async () => {} },
-  });
-  const pipeline = createPipeline(store);
-  worker = createWorker({
-    store,
-    pipeline,
-    pollMs: 50,
-    leaseMs: 120_000,
-    logger,
-    handler: createEventHandler({
-      store,
-      sinkFor,
-      codeRunner: runner,
-      github: createGitHubWork({
-        access,
-        settings: config.github,
-        runner,
-        store,
-        logger,
-        // Getters: each test decides whether a model is there.
-        get agent() {
-          return agent;
-        },
-        get reviewer() {
-          return reviewer;
-        },
-      }),
-    }),
-  });
-  worker.start();
-  server = await listen(createHttpApp({ config, store, pipeline, logger }).app, 0, '127.0.0.1');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 300_000);
 
 afterAll(async () => {
-  await worker?.stop(5000);
-  await new Promise((r) => server?.close(r));
-  await runner?.close();
-  await api?.close();
-  await dropTestStore(store);
-  if (remotes) rmSync(remotes, { recursive: true, force: true });
-  if (workspaces) rmSync(workspaces, { recursive: true, force: true });
+  await harness?.close();
 });
-
-interface Calls {
-  comments: { issue: number; body: string }[];
-  edits: string[];
-}
-
-/** A fresh stand-in: the App's token endpoint and the tracking comment, recorded. */
-function githubApi(): Calls {
-  api.reset();
-  const calls: Calls = { comments: [], edits: [] };
-  api.route(
-    'POST',
-    `/app/installations/${INSTALLATION}/access_tokens`,
-    201,
-    () => ({ token: TOKEN, expires_at: new Date(Date.now() + 3_600_000).toISOString() }),
-    true,
-  );
-  api.route(
-    'POST',
-    /^\/repos\/Codertocat\/Hello-World\/issues\/\d+\/comments$/,
-    201,
-    (req) => {
-      const issue = Number(/issues\/(\d+)\/comments/.exec(req.path)?.[1]);
-      calls.comments.push({ issue, body: String(req.body.body) });
-      return { id: 900 + calls.comments.length };
-    },
-    true,
-  );
-  api.route(
-    'PATCH',
-    /^\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+$/,
-    200,
-    (req) => {
-      calls.edits.push(String(req.body.body));
-      return { id: 1 };
-    },
-    true,
-  );
-  return calls;
-}
-
-function permission(user: string, role: string) {
-  api.route('GET', `/repos/${REPO}/collaborators/${user}/permission`, 200, {
-    permission: role === 'maintain' ? 'write' : role,
-    role_name: role,
-    user: { login: user },
-  });
-}
-
-const repository = () => api.route('GET', `/repos/${REPO}`, 200, { full_name: REPO, default_branch: 'main' });
 
 /** Records the bodies of POST `path` and answers with `answer`. */
 function recordPost(path: string, answer: unknown, status = 201): Record<string, unknown>[] {
   const bodies: Record<string, unknown>[] = [];
-  api.route('POST', path, status, (req) => {
+  harness.api.route('POST', path, status, (req) => {
     bodies.push(req.body);
     return answer;
   });
@@ -231,45 +59,15 @@ const OPEN_PULL = {
   base: { ref: 'main' },
 };
 
-let nextCommentId = 7_000_001;
-
 /** An issue_comment example, on issue 1 or on pull request 2, by `user`, saying `body`. */
 function comment(body: string, options: { user?: string; pullRequest?: boolean } = {}) {
-  const payload = examplePayload('issue_comment', 'created') as {
-    issue: Record<string, unknown>;
-    comment: { id: number; body: string; user: { login: string } };
-    sender: { login: string };
-    installation?: { id: number };
-  };
-  const user = options.user ?? 'Codertocat';
-  // Each call is a new comment: the dedupe key comes from the signed body's comment id.
-  payload.comment.id = nextCommentId++;
-  payload.comment.body = body;
-  payload.comment.user.login = user;
-  payload.sender.login = user;
-  payload.installation = { id: INSTALLATION };
+  const payload = harness.issueComment(body, { user: options.user });
   if (options.pullRequest) {
     payload.issue.number = 2;
     payload.issue.title = 'Spelling error in the README file';
     payload.issue.pull_request = { url: `https://api.github.com/repos/${REPO}/pulls/2` };
   }
   return payload;
-}
-
-async function deliver(name: string, payload: unknown, deliveryId = randomUUID()) {
-  const res = await signedWebhook(base, SECRET, name, payload, deliveryId);
-  expect(res.status).toBe(202);
-  return (await res.json()) as { task: string; duplicate: boolean; ignored?: string };
-}
-
-/** Waits for the worker to finish the task (bounded; not a timing assertion). */
-async function finished(taskId: string): Promise<TaskRecord> {
-  for (let i = 0; i < 600; i += 1) {
-    const task = await store.getTask(taskId);
-    if (task && (task.status === 'succeeded' || task.status === 'failed')) return task;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`task ${taskId} did not finish`);
 }
 
 /** Runs `script` in a running sandbox container as its user; exit code and output (both streams). */
@@ -287,7 +85,7 @@ async function inContainer(
     const stream = await exec.start({ hijack: true, stdin: false });
     const chunks: Buffer[] = [];
     const sink = new PassThrough().on('data', (chunk: Buffer) => chunks.push(chunk));
-    docker.modem.demuxStream(stream, sink, sink);
+    harness.docker.modem.demuxStream(stream, sink, sink);
     await new Promise((resolve) => stream.on('end', resolve).on('close', resolve).on('error', resolve));
     let info = await exec.inspect();
     for (let i = 0; i < 20 && info.Running; i += 1) {
@@ -314,20 +112,20 @@ describe('a mention that asks for a change opens one pull request and keeps it u
   let taskId: string;
 
   it('clones, runs the script in the sandbox, tests, pushes deckhand/1-… as the bot and opens a PR that fixes #1', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    repository();
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
     const lookups: string[] = [];
-    api.route('GET', `/repos/${REPO}/pulls`, 200, (req) => {
+    harness.api.route('GET', `/repos/${REPO}/pulls`, 200, (req) => {
       lookups.push(req.query.toString());
       return [];
     });
     const pulls = recordPost(`/repos/${REPO}/pulls`, OPEN_PULL);
 
-    const ack = await deliver('issue_comment', comment(FIX));
+    const ack = await harness.deliver('issue_comment', comment(FIX));
     expect(ack.duplicate).toBe(false);
     taskId = ack.task;
-    const task = await finished(taskId);
+    const task = await harness.finished(taskId);
     expect(resultOf(task)).toMatchObject({
       outcome: 'pull_request',
       number: 2,
@@ -351,8 +149,8 @@ describe('a mention that asks for a change opens one pull request and keeps it u
     expect(git(['--git-dir', bare, 'diff', '--name-only', 'main', BRANCH]).trim()).toBe('README.md');
     expect(git(['--git-dir', bare, 'show', `${BRANCH}:README.md`])).toContain('Hello the world.');
 
-    expect(api.unmatched).toEqual([]);
-    expect(api.pending()).toEqual([]);
+    expect(harness.api.unmatched).toEqual([]);
+    expect(harness.api.pending()).toEqual([]);
     expect(lookups).toEqual([`head=${encodeURIComponent(`Codertocat:${BRANCH}`)}&state=open&per_page=10`]);
     expect(pulls).toHaveLength(1);
     expect(pulls[0]).toMatchObject({
@@ -384,40 +182,44 @@ describe('a mention that asks for a change opens one pull request and keeps it u
   }, 120_000);
 
   it('answers a redelivered webhook with the same task, and a repeated request without a second pull request', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    repository();
-    api.route('GET', `/repos/${REPO}/pulls`, 200, [OPEN_PULL]);
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
+    harness.api.route('GET', `/repos/${REPO}/pulls`, 200, [OPEN_PULL]);
     const repeated = comment(FIX);
-    const again = await deliver('issue_comment', repeated, '1b1d1b1d-0000-4000-8000-00000000f101');
-    await finished(again.task);
+    const again = await harness.deliver('issue_comment', repeated, '1b1d1b1d-0000-4000-8000-00000000f101');
+    await harness.finished(again.task);
     // GitHub's "Redeliver" keeps the delivery id: the same task, nothing new.
-    const redelivered = await deliver('issue_comment', repeated, '1b1d1b1d-0000-4000-8000-00000000f101');
+    const redelivered = await harness.deliver(
+      'issue_comment',
+      repeated,
+      '1b1d1b1d-0000-4000-8000-00000000f101',
+    );
     expect(redelivered).toMatchObject({ task: again.task, duplicate: true });
     // The second request found the branch and its open pull request, and opened none.
-    expect(resultOf(await finished(again.task))).toMatchObject({
+    expect(resultOf(await harness.finished(again.task))).toMatchObject({
       outcome: 'pull_request',
       number: 2,
       created: false,
     });
     expect(git(['--git-dir', bare, 'rev-list', '--count', `main..${BRANCH}`]).trim()).toBe('1');
-    expect(api.unmatched).toEqual([]);
-    expect(api.pending()).toEqual([]);
+    expect(harness.api.unmatched).toEqual([]);
+    expect(harness.api.pending()).toEqual([]);
     expect(calls.comments).toHaveLength(1);
     expect(calls.edits.at(-1)).toContain(`pull request #2: ${PR_URL}`);
   }, 120_000);
 
   it('pushes a follow-up mention on the pull request to the same branch', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'maintain');
-    api.route('GET', `/repos/${REPO}/pulls/2`, 200, OPEN_PULL);
-    const ack = await deliver(
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'maintain');
+    harness.api.route('GET', `/repos/${REPO}/pulls/2`, 200, OPEN_PULL);
+    const ack = await harness.deliver(
       'issue_comment',
       comment('@deckhand also fix recieve\n```bash\nsed -i s/recieve/receive/ README.md\n```', {
         pullRequest: true,
       }),
     );
-    const task = await finished(ack.task);
+    const task = await harness.finished(ack.task);
     expect(resultOf(task)).toMatchObject({
       outcome: 'pull_request',
       number: 2,
@@ -444,14 +246,14 @@ describe('a mention that asks for a change opens one pull request and keeps it u
 
 describe('a task retried after its push', () => {
   it('does not apply its change twice or open a second pull request', async () => {
-    const calls = githubApi();
+    const calls = harness.githubApi();
     // Both attempts check permission and read the repository; the first fails opening the PR.
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      permission('Codertocat', 'write');
-      repository();
-      api.route('GET', `/repos/${REPO}/pulls`, 200, []);
+      harness.permission('Codertocat', 'write');
+      harness.repository();
+      harness.api.route('GET', `/repos/${REPO}/pulls`, 200, []);
     }
-    api.route('POST', `/repos/${REPO}/pulls`, 502, { message: 'Server Error' });
+    harness.api.route('POST', `/repos/${REPO}/pulls`, 502, { message: 'Server Error' });
     const pulls = recordPost(`/repos/${REPO}/pulls`, {
       number: 12,
       html_url: `https://github.com/${REPO}/pull/12`,
@@ -461,7 +263,7 @@ describe('a task retried after its push', () => {
     const payload = comment('@deckhand keep notes\n```bash\necho noted >> NOTES.md\n```');
     (payload.issue as { number: number; title: string }).number = 8;
     (payload.issue as { number: number; title: string }).title = 'Keep notes';
-    const task = await finished((await deliver('issue_comment', payload)).task);
+    const task = await harness.finished((await harness.deliver('issue_comment', payload)).task);
 
     expect(task.attempts).toBe(2);
     expect(resultOf(task)).toMatchObject({ outcome: 'pull_request', number: 12, created: true });
@@ -481,25 +283,25 @@ describe('a task retried after its push', () => {
       '- [x] Run your `bash` script in a sandbox: already committed by an earlier try',
     );
     expect(calls.edits.at(-1)).toContain('Opened pull request #12');
-    expect(api.unmatched).toEqual([]);
-    expect(api.pending()).toEqual([]);
+    expect(harness.api.unmatched).toEqual([]);
+    expect(harness.api.pending()).toEqual([]);
   }, 120_000);
 });
 
 describe('a pull request GitHub will not open', () => {
   it('says why in plain words and links the pushed branch for opening it by hand', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    repository();
-    api.route('GET', `/repos/${REPO}/pulls`, 200, [], true);
-    api.route('POST', `/repos/${REPO}/pulls`, 422, {
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
+    harness.api.route('GET', `/repos/${REPO}/pulls`, 200, [], true);
+    harness.api.route('POST', `/repos/${REPO}/pulls`, 422, {
       message: 'Validation Failed',
       errors: [{ resource: 'PullRequest', code: 'custom', message: 'Base branch is protected from bots' }],
     });
     const payload = comment('@deckhand add a note\n```bash\necho hi > NOTE.md\n```');
     (payload.issue as { number: number; title: string }).number = 11;
     (payload.issue as { number: number; title: string }).title = 'Add a note';
-    const task = await finished((await deliver('issue_comment', payload)).task);
+    const task = await harness.finished((await harness.deliver('issue_comment', payload)).task);
     expect(resultOf(task)).toMatchObject({ outcome: 'failed' });
     expect(git(['--git-dir', bare, 'show', 'deckhand/11-add-a-note:NOTE.md'])).toBe('hi\n');
     const last = calls.edits.at(-1) ?? '';
@@ -509,7 +311,7 @@ describe('a pull request GitHub will not open', () => {
       '**I could not finish:** GitHub answered HTTP 422 (Validation Failed: Base branch is protected from bots).',
     );
     expect(last).toContain(
-      `The branch \`deckhand/11-add-a-note\` is pushed: open the pull request by hand at file://${remotes}/${REPO}/compare/main...deckhand/11-add-a-note?expand=1`,
+      `The branch \`deckhand/11-add-a-note\` is pushed: open the pull request by hand at file://${harness.remotes}/${REPO}/compare/main...deckhand/11-add-a-note?expand=1`,
     );
   }, 120_000);
 });
@@ -523,8 +325,8 @@ describe('an issue labelled for the bot', () => {
       installation?: { id: number };
     };
     payload.label.name = 'deckhand';
-    payload.installation = { id: INSTALLATION };
-    payload.issue.id = nextCommentId++;
+    payload.installation = { id: harness.installation };
+    payload.issue.id = harness.nextId();
     payload.issue.number = 10;
     payload.issue.title = 'Add a license file';
     payload.issue.body = body;
@@ -534,10 +336,12 @@ describe('an issue labelled for the bot', () => {
   const SCRIPTED_BODY = "We need one.\n```python\nopen('LICENSE', 'w').write('MIT\\n')\n```";
 
   it('never runs a script from the issue text: without a model it says so and pushes nothing', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
     const before = git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
-    const task = await finished((await deliver('issues', labelled('mallory', SCRIPTED_BODY))).task);
+    const task = await harness.finished(
+      (await harness.deliver('issues', labelled('mallory', SCRIPTED_BODY))).task,
+    );
     expect(resultOf(task)).toEqual({ outcome: 'no_model' });
     expect(calls.comments.map((c) => c.issue)).toEqual([10]);
     expect(calls.comments[0]?.body).toContain('no model is configured here');
@@ -545,10 +349,10 @@ describe('an issue labelled for the bot', () => {
   }, 60_000);
 
   it('gives the model the issue as quoted context, and the labeller as the requester', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    repository();
-    api.route('GET', `/repos/${REPO}/pulls`, 200, []);
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
+    harness.api.route('GET', `/repos/${REPO}/pulls`, 200, []);
     const pulls = recordPost(`/repos/${REPO}/pulls`, {
       number: 14,
       html_url: `https://github.com/${REPO}/pull/14`,
@@ -562,7 +366,9 @@ describe('an issue labelled for the bot', () => {
       return { summary: 'Added a LICENSE file.' };
     };
     try {
-      const task = await finished((await deliver('issues', labelled('mallory', SCRIPTED_BODY))).task);
+      const task = await harness.finished(
+        (await harness.deliver('issues', labelled('mallory', SCRIPTED_BODY))).task,
+      );
       expect(resultOf(task)).toMatchObject({ outcome: 'pull_request', number: 14, created: true });
     } finally {
       agent = undefined;
@@ -575,17 +381,20 @@ describe('an issue labelled for the bot', () => {
     expect(pulls[0]).toMatchObject({ title: 'Add a license file', head: 'deckhand/10-add-a-license-file' });
     expect(calls.edits.at(-1)).toContain('- [x] Make the changes in a sandbox: 1 file changed');
     expect(calls.edits.at(-1)).toContain('for @Codertocat');
-    expect(api.unmatched).toEqual([]);
+    expect(harness.api.unmatched).toEqual([]);
   }, 120_000);
 });
 
 describe('who may ask and what happens without a model', () => {
   it('refuses a user without write access politely and opens nothing', async () => {
-    const calls = githubApi();
-    permission('mallory', 'read');
+    const calls = harness.githubApi();
+    harness.permission('mallory', 'read');
     const before = git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
-    const ack = await deliver('issue_comment', comment(FIX.replace('teh', 'the'), { user: 'mallory' }));
-    const task = await finished(ack.task);
+    const ack = await harness.deliver(
+      'issue_comment',
+      comment(FIX.replace('teh', 'the'), { user: 'mallory' }),
+    );
+    const task = await harness.finished(ack.task);
     expect(resultOf(task)).toEqual({ outcome: 'refused', role: 'read' });
     expect(calls.comments).toEqual([
       {
@@ -597,54 +406,54 @@ describe('who may ask and what happens without a model', () => {
     ]);
     expect(calls.edits).toEqual([]);
     expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
-    const audit = await store.listAudit({ actor: 'github:mallory' });
+    const audit = await harness.store.listAudit({ actor: 'github:mallory' });
     expect(audit[0]).toMatchObject({ action: 'github.change', outcome: 'denied' });
   }, 60_000);
 
   it('does not push to a pull request it did not open', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    api.route('GET', `/repos/${REPO}/pulls/2`, 200, {
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.api.route('GET', `/repos/${REPO}/pulls/2`, 200, {
       ...OPEN_PULL,
       head: { ref: 'octocat/feature', repo: { full_name: 'octocat/Hello-World' } },
     });
     const before = git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
-    const ack = await deliver('issue_comment', comment(FIX, { pullRequest: true }));
-    expect(resultOf(await finished(ack.task))).toMatchObject({ outcome: 'failed' });
+    const ack = await harness.deliver('issue_comment', comment(FIX, { pullRequest: true }));
+    expect(resultOf(await harness.finished(ack.task))).toMatchObject({ outcome: 'failed' });
     expect(calls.edits.at(-1)).toContain(
       'I only push to pull requests I opened (branches named `deckhand/…` in Codertocat/Hello-World). Mention me on the issue instead, or ask me to `review` this one.',
     );
     expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
-    expect(api.unmatched).toEqual([]);
+    expect(harness.api.unmatched).toEqual([]);
   }, 60_000);
 
   it('says how to configure a model when a change comes without a script', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'admin');
-    const ack = await deliver('issue_comment', comment('@deckhand please fix this'));
-    expect(resultOf(await finished(ack.task))).toEqual({ outcome: 'no_model' });
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'admin');
+    const ack = await harness.deliver('issue_comment', comment('@deckhand please fix this'));
+    expect(resultOf(await harness.finished(ack.task))).toEqual({ outcome: 'no_model' });
     expect(calls.comments[0]?.body).toContain('no model is configured here');
     expect(calls.comments[0]?.body).toContain('ANTHROPIC_API_KEY');
     expect(calls.comments[0]?.body).toContain("sed -i 's/teh/the/' README.md");
   }, 60_000);
 
   it('says how to configure a model when asked to review without one', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    const ack = await deliver('issue_comment', comment('@deckhand review', { pullRequest: true }));
-    expect(resultOf(await finished(ack.task))).toEqual({ outcome: 'no_model' });
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    const ack = await harness.deliver('issue_comment', comment('@deckhand review', { pullRequest: true }));
+    expect(resultOf(await harness.finished(ack.task))).toEqual({ outcome: 'no_model' });
     expect(calls.comments[0]?.body).toContain(NO_MODEL_FOR_REVIEW_TEXT);
   }, 60_000);
 
   it('reports a failing script in plain words and pushes nothing', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    repository();
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
     const payload = comment('@deckhand try this\n```bash\necho "no such file" >&2\nexit 3\n```');
     (payload.issue as { number: number; title: string }).number = 5;
     (payload.issue as { number: number; title: string }).title = 'Broken build';
-    const ack = await deliver('issue_comment', payload);
-    const task = await finished(ack.task);
+    const ack = await harness.deliver('issue_comment', payload);
+    const task = await harness.finished(ack.task);
     expect(resultOf(task)).toMatchObject({ outcome: 'failed' });
     const last = calls.edits.at(-1) ?? '';
     expect(last.startsWith(STATUS_LINES.failed)).toBe(true);
@@ -657,10 +466,10 @@ describe('who may ask and what happens without a model', () => {
 
 describe('ports for a model', () => {
   it('lets a WorkspaceAgent change the checkout through the sandbox only', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    repository();
-    api.route('GET', `/repos/${REPO}/pulls`, 200, []);
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
+    harness.api.route('GET', `/repos/${REPO}/pulls`, 200, []);
     const pulls = recordPost(`/repos/${REPO}/pulls`, {
       number: 7,
       html_url: `https://github.com/${REPO}/pull/7`,
@@ -680,7 +489,7 @@ describe('ports for a model', () => {
       const payload = comment('@deckhand add a changelog');
       (payload.issue as { number: number; title: string }).number = 6;
       (payload.issue as { number: number; title: string }).title = 'Add a changelog';
-      const task = await finished((await deliver('issue_comment', payload)).task);
+      const task = await harness.finished((await harness.deliver('issue_comment', payload)).task);
       expect(resultOf(task)).toMatchObject({
         outcome: 'pull_request',
         number: 7,
@@ -696,10 +505,10 @@ describe('ports for a model', () => {
   }, 120_000);
 
   it('posts a review with line comments from the Reviewer, keeping comments off the diff in the body', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    api.route('GET', `/repos/${REPO}/pulls/2`, 200, { ...OPEN_PULL, body: 'Fixes #1' });
-    api.route('GET', `/repos/${REPO}/pulls/2/files`, 200, [
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.api.route('GET', `/repos/${REPO}/pulls/2`, 200, { ...OPEN_PULL, body: 'Fixes #1' });
+    harness.api.route('GET', `/repos/${REPO}/pulls/2/files`, 200, [
       {
         filename: 'README.md',
         status: 'modified',
@@ -718,9 +527,8 @@ describe('ports for a model', () => {
       return '```json\n{"summary":"Looks right.","comments":[{"path":"README.md","line":3,"body":"Good catch."},{"path":"README.md","line":40,"body":"Also check the footer."}]}\n```';
     };
     try {
-      const task = await finished(
-        (await deliver('issue_comment', comment('@deckhand review the wording', { pullRequest: true }))).task,
-      );
+      const review = comment('@deckhand review the wording', { pullRequest: true });
+      const task = await harness.finished((await harness.deliver('issue_comment', review)).task);
       expect(resultOf(task)).toMatchObject({ outcome: 'review', id: 88, comments: 1 });
     } finally {
       reviewer = undefined;
@@ -743,14 +551,14 @@ describe('ports for a model', () => {
   }, 60_000);
 
   it('posts nothing when the Reviewer answers with the wrong shape', async () => {
-    const calls = githubApi();
-    permission('Codertocat', 'write');
-    api.route('GET', `/repos/${REPO}/pulls/2`, 200, OPEN_PULL);
-    api.route('GET', `/repos/${REPO}/pulls/2/files`, 200, []);
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.api.route('GET', `/repos/${REPO}/pulls/2`, 200, OPEN_PULL);
+    harness.api.route('GET', `/repos/${REPO}/pulls/2/files`, 200, []);
     reviewer = async () => ({ comments: [{ path: 'a', line: 0 }] });
     try {
-      const task = await finished(
-        (await deliver('issue_comment', comment('@deckhand review', { pullRequest: true }))).task,
+      const task = await harness.finished(
+        (await harness.deliver('issue_comment', comment('@deckhand review', { pullRequest: true }))).task,
       );
       expect(resultOf(task)).toMatchObject({ outcome: 'failed' });
     } finally {
@@ -762,10 +570,10 @@ describe('ports for a model', () => {
 
 describe('credentials stay on the host', () => {
   it('gives the sandbox of a pull request task no token in its environment, mounts or files', async () => {
-    githubApi();
-    permission('Codertocat', 'write');
-    repository();
-    api.route('GET', `/repos/${REPO}/pulls`, 200, []);
+    harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
+    harness.api.route('GET', `/repos/${REPO}/pulls`, 200, []);
     recordPost(`/repos/${REPO}/pulls`, {
       number: 9,
       html_url: `https://github.com/${REPO}/pull/9`,
@@ -778,12 +586,12 @@ describe('credentials stay on the host', () => {
     // can finish. Other test files run sandboxes on the same engine: ours is the one with .tidy-wait.
     const inspected: Docker.ContainerInspectInfo[] = [];
     const workspaceFiles: string[] = [];
-    const events = (await docker.getEvents({
+    const events = (await harness.docker.getEvents({
       filters: { type: ['container'], event: ['start'], label: ['deckhand.managed=true'] },
     })) as NodeJS.ReadableStream & { destroy(): void };
     events.on('data', async (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
-        const container = docker.getContainer((JSON.parse(line) as { id: string }).id);
+        const container = harness.docker.getContainer((JSON.parse(line) as { id: string }).id);
         const ours = await inContainer(
           container,
           'for i in $(seq 200); do [ -e /work/.tidy-wait ] && exit 0; sleep 0.05; done; exit 1',
@@ -803,7 +611,7 @@ describe('credentials stay on the host', () => {
       );
       (payload.issue as { number: number; title: string }).number = 3;
       (payload.issue as { number: number; title: string }).title = 'Tidy the docs';
-      const task = await finished((await deliver('issue_comment', payload)).task);
+      const task = await harness.finished((await harness.deliver('issue_comment', payload)).task);
       expect(resultOf(task)).toMatchObject({ outcome: 'pull_request', number: 9 });
     } finally {
       events.destroy();
@@ -820,7 +628,7 @@ describe('credentials stay on the host', () => {
       expect(info.Mounts).toEqual([]);
       expect(Object.keys(info.HostConfig.Tmpfs ?? {}).sort()).toEqual(['/tmp', '/work']);
       const everything = JSON.stringify(info);
-      expect(everything).not.toContain(TOKEN);
+      expect(everything).not.toContain(harness.token);
       expect(everything).not.toContain('PRIVATE KEY');
       expect(everything).not.toMatch(/extraheader|x-access-token|GITHUB_/i);
     }
@@ -829,10 +637,10 @@ describe('credentials stay on the host', () => {
     expect(workspaceFiles[0]).toContain('README.md');
     expect(workspaceFiles[0]).not.toMatch(/^\.git$/m);
     for (const content of workspaceFiles) {
-      expect(content).not.toContain(TOKEN);
+      expect(content).not.toContain(harness.token);
       expect(content).not.toMatch(/extraheader|x-access-token|PRIVATE KEY/i);
     }
     // The remote's copy has no token either, and the workspace is gone.
-    expect(git(['--git-dir', bare, 'log', '-p', 'deckhand/3-tidy-the-docs'])).not.toContain(TOKEN);
+    expect(git(['--git-dir', bare, 'log', '-p', 'deckhand/3-tidy-the-docs'])).not.toContain(harness.token);
   }, 120_000);
 });

@@ -8,52 +8,19 @@
  * and the worker must go on to the next task.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline } from '../../src/bots/pipeline.js';
-import { createEventHandler } from '../../src/bots/router.js';
-import { createHttpApp, listen } from '../../src/bots/server.js';
-import { createSinkFactory } from '../../src/bots/sinks.js';
-import { createWorker, type Worker } from '../../src/bots/worker.js';
-import { type Config, createLogger, loadConfig } from '../../src/core/index.js';
-import { createGitHubAccess, createGitHubWork, sinkClientFor } from '../../src/github/index.js';
-import { createSandboxRunner, type SandboxRunner } from '../../src/runners/index.js';
-import type { Store, TaskRecord } from '../../src/store/index.js';
-import { ensureSandboxImage, SANDBOX_IMAGE, TEST_LIMITS, testDocker } from '../runners/helpers.js';
-import { dropTestStore, openTestStore } from '../support/store.js';
-import {
-  bareRemote,
-  examplePayload,
-  type GitHubStandIn,
-  git,
-  githubStandIn,
-  signedWebhook,
-} from './support.js';
+import type { TaskRecord } from '../../src/store/index.js';
+import { TEST_LIMITS } from '../runners/helpers.js';
+import { type GitHubHarness, REPO, startGitHubHarness } from './harness.js';
+import { bareRemote, git } from './support.js';
 
-const SECRET = 'github-webhook-secret-for-boundary-tests';
-const INSTALLATION = 4343;
-const REPO = 'Codertocat/Hello-World';
 const WORK_MB = 24;
-const { privateKey } = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-});
 
-let api: GitHubStandIn;
-let store: Store;
-let runner: SandboxRunner;
-let worker: Worker;
-let server: Server;
-let base: string;
-let remotes: string;
+let harness: GitHubHarness;
 let bare: string;
-let workspaces: string;
 /** Where a command run on the host by git would leave its mark. */
 let markers: string;
 let nestedRepoB64: string;
@@ -86,145 +53,38 @@ function addSubmodule(): void {
 }
 
 beforeAll(async () => {
-  api = await githubStandIn();
-  ensureSandboxImage();
-  store = await openTestStore();
-  const logger = createLogger({ level: 'silent', pretty: false });
-  runner = createSandboxRunner({
-    docker: testDocker(),
-    image: SANDBOX_IMAGE,
-    limits: { ...TEST_LIMITS, workspaceMb: WORK_MB },
-    warmPool: 0,
-    reapIntervalMs: 0,
-    logger,
-  });
-  await runner.start();
+  harness = await startGitHubHarness({ runner: { limits: { ...TEST_LIMITS, workspaceMb: WORK_MB } } });
   markers = mkdtempSync(join(tmpdir(), 'deckhand-markers-'));
-  remotes = mkdtempSync(join(tmpdir(), 'deckhand-remotes-'));
-  bare = bareRemote(remotes, REPO, {
+  bare = bareRemote(harness.remotes, REPO, {
     'README.md': '# Hello\n',
     'package.json': JSON.stringify({ name: 'hello', scripts: { test: 'node -e 0' } }),
   });
   addSubmodule();
   nestedRepoB64 = plantableRepo();
-  workspaces = mkdtempSync(join(tmpdir(), 'deckhand-ws-'));
-  const loaded = loadConfig({
-    GITHUB_WEBHOOK_SECRET: SECRET,
-    GITHUB_APP_ID: '123',
-    GITHUB_PRIVATE_KEY: privateKey,
-  });
-  const config: Config = {
-    ...loaded,
-    github: {
-      ...loaded.github,
-      apiUrl: api.url,
-      cloneBaseUrl: `file://${remotes}`,
-      workspaceDir: workspaces,
-    },
-  };
-  const access = createGitHubAccess({
-    appId: '123',
-    privateKey,
-    baseUrl: api.url,
-    throttle: { enabled: false },
-    retry: { enabled: false },
-  });
-  const sinkFor = createSinkFactory({
-    config,
-    logger,
-    githubClientFor: (event) => sinkClientFor(access, event.workspaceId),
-    retry: { sleep: async () => {} },
-  });
-  const pipeline = createPipeline(store);
-  worker = createWorker({
-    store,
-    pipeline,
-    pollMs: 50,
-    leaseMs: 120_000,
-    logger,
-    handler: createEventHandler({
-      store,
-      sinkFor,
-      codeRunner: runner,
-      github: createGitHubWork({ access, settings: config.github, runner, store, logger }),
-    }),
-  });
-  worker.start();
-  server = await listen(createHttpApp({ config, store, pipeline, logger }).app, 0, '127.0.0.1');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 300_000);
 
 afterAll(async () => {
-  await worker?.stop(5000);
-  await new Promise((r) => server?.close(r));
-  await runner?.close();
-  await api?.close();
-  await dropTestStore(store);
-  for (const dir of [remotes, workspaces, markers]) if (dir) rmSync(dir, { recursive: true, force: true });
+  await harness?.close();
+  if (markers) rmSync(markers, { recursive: true, force: true });
 });
-
-let nextId = 8_100_001;
 
 /** The stand-in for one task: token, repository, permission, and the tracking comment's edits. */
 function githubApi(): string[] {
-  api.reset();
-  const edits: string[] = [];
-  api.route(
-    'POST',
-    `/app/installations/${INSTALLATION}/access_tokens`,
-    201,
-    () => ({
-      token: `ghs_${randomUUID().replaceAll('-', '')}`,
-      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
-    }),
-    true,
-  );
-  api.route('POST', /^\/repos\/Codertocat\/Hello-World\/issues\/\d+\/comments$/, 201, { id: 77 }, true);
-  api.route(
-    'PATCH',
-    /^\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+$/,
-    200,
-    (req) => {
-      edits.push(String(req.body.body));
-      return { id: 77 };
-    },
-    true,
-  );
-  api.route('GET', `/repos/${REPO}/collaborators/Codertocat/permission`, 200, {
-    permission: 'write',
-    role_name: 'write',
-    user: { login: 'Codertocat' },
-  });
-  api.route('GET', `/repos/${REPO}`, 200, { full_name: REPO, default_branch: 'main' });
+  const { edits } = harness.githubApi();
+  harness.permission('Codertocat', 'write');
+  harness.repository();
   return edits;
 }
 
 /** Mentions the bot on issue `issue` with a bash script, and waits for the task to end. */
 async function mention(issue: number, script: string): Promise<{ task: TaskRecord; ms: number }> {
-  const payload = examplePayload('issue_comment', 'created') as {
-    issue: { number: number; title: string };
-    comment: { id: number; body: string; user: { login: string } };
-    sender: { login: string };
-    installation?: { id: number };
-  };
-  payload.comment.id = nextId++;
-  payload.comment.body = `@deckhand do it\n\n\`\`\`bash\n${script}\n\`\`\``;
-  payload.comment.user.login = 'Codertocat';
-  payload.sender.login = 'Codertocat';
-  payload.installation = { id: INSTALLATION };
+  const payload = harness.issueComment(`@deckhand do it\n\n\`\`\`bash\n${script}\n\`\`\``);
   payload.issue.number = issue;
   payload.issue.title = `Task ${issue}`;
   const began = Date.now();
-  const res = await signedWebhook(base, SECRET, 'issue_comment', payload, randomUUID());
-  expect(res.status).toBe(202);
-  const { task: id } = (await res.json()) as { task: string };
-  for (let i = 0; i < 900; i += 1) {
-    const task = await store.getTask(id);
-    if (task && (task.status === 'succeeded' || task.status === 'failed'))
-      return { task, ms: Date.now() - began };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`task ${id} did not finish`);
+  const { task: id } = await harness.deliver('issue_comment', payload);
+  const task = await harness.finished(id, 90_000);
+  return { task, ms: Date.now() - began };
 }
 
 const refs = () => git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
@@ -240,7 +100,7 @@ async function refusedRun(issue: number, script: string, reason: RegExp): Promis
   expect(last).toMatch(reason);
   expect(refs()).toBe(before);
   expect(existsSync(join(markers, 'marker'))).toBe(false);
-  expect(readdirSync(workspaces)).toEqual([]);
+  expect(readdirSync(harness.workspaces)).toEqual([]);
   return ms;
 }
 
