@@ -18,8 +18,7 @@ import {
   type ModelProvider,
   schedulerTools,
 } from '../src/agents/index.js';
-import { MemorySink, type NormalizedEvent } from '../src/bots/index.js';
-import { createLogger } from '../src/core/index.js';
+import { createLogger, MemorySink, type NormalizedEvent } from '../src/core/index.js';
 import { openStore } from '../src/store/index.js';
 import { ensureServices, percentile, round } from './services.js';
 

@@ -2,9 +2,9 @@
  * Builds the agent from config: providers whose secrets are set, the fallback chain, tools for the
  * ports that are given, MCP servers, the policy, profiles and the cost meter.
  */
-import type { CodeRunner, Orchestrator } from '../bots/index.js';
-import type { Config, Logger } from '../core/index.js';
+import type { Config, Logger, Orchestrator } from '../core/index.js';
 import type { Reviewer, WorkspaceAgent } from '../github/index.js';
+import type { CodeRunner } from '../runners/index.js';
 import type { Store } from '../store/index.js';
 import { createCostMeter, formatUsage, type ModelCallCharge, usageSummary } from './cost.js';
 import { createDigestSummariser, DIGEST_SUMMARY_TASK, type DigestSummariser } from './digest-summary.js';

@@ -4,9 +4,8 @@
  * and a wall-clock budget. Text streams into one reply as it arrives; every model call, tool call and
  * result is stored as a Message (with tokens and cost); side effects go to the audit log.
  */
-import type { NormalizedEvent, Orchestrator, ReplySink, TaskContext } from '../bots/index.js';
-import { streamReply } from '../bots/index.js';
-import { DeckhandError, type Logger, redactText, userMessageOf } from '../core/index.js';
+import type { NormalizedEvent, Orchestrator, ReplySink, TaskContext } from '../core/index.js';
+import { DeckhandError, type Logger, redactText, streamReply, userMessageOf } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { CostMeter } from './cost.js';
 import { type Memory, memoryFromRecords, messageTokens, truncateOutput } from './memory.js';

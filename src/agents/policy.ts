@@ -3,7 +3,7 @@
  * the actor and channel), the agent profile, config and the repository's own permission records:
  * never on the text of a message or an issue, so nothing a model reads can widen it.
  */
-import type { NormalizedEvent } from '../bots/index.js';
+import type { NormalizedEvent } from '../core/index.js';
 import type { AgentProfile } from './profiles.js';
 import type { GithubToolPort, RepoPermission, ToolActor } from './tools/ports.js';
 import type { PreparedCall, Tool } from './tools/tool.js';

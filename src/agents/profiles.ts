@@ -2,8 +2,7 @@
  * Agent profiles: a system prompt, a model and the tools it may use. A message picks one with
  * `ask <profile> ...`; otherwise the channel's default, otherwise models.defaultProfile.
  */
-import type { NormalizedEvent } from '../bots/index.js';
-import type { AgentProfileSettings } from '../core/index.js';
+import type { AgentProfileSettings, NormalizedEvent } from '../core/index.js';
 
 export interface AgentProfile {
   name: string;

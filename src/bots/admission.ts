@@ -3,7 +3,7 @@
  * parsed event before it reaches the pipeline, so a refused message creates no task and no reply.
  * This is not permissions (roles are decided later, per command); it is the platform-level filter.
  */
-import type { NormalizedEvent } from './events.js';
+import type { NormalizedEvent } from '../core/index.js';
 
 export interface AdmissionPolicy {
   /** Answer messages posted by other bots (the bot's own are always ignored by the parser). */

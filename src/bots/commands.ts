@@ -51,7 +51,7 @@ export function parseCommand(input: string): ParsedCommand | { name: 'error'; me
 }
 
 export const HELP_TEXT = [
-  '*Deckhand commands*',
+  '**Deckhand commands**',
   '• `help`: this list',
   '• `status`: what I am working on',
   '• `run python|node|bash` followed by a ```code block```: run it in a sandbox',

@@ -3,8 +3,7 @@
  * (SLACK_APP_TOKEN) and the Discord gateway (DISCORD_BOT_TOKEN). Both feed the same parsers and the
  * same pipeline as the HTTP routes. One that cannot connect is logged and left off; HTTP still serves.
  */
-import type { Config } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
+import type { Config, Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { startDiscordGateway } from './discord/gateway.js';
 import { createDiscordGatewayParser } from './discord/ingress.js';

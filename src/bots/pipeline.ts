@@ -11,9 +11,10 @@
  * their tasks and one for their queue entries. Each request still waits for its own rows to be
  * written before it is acked. Measured on FerretDB/SQLite: ~400 single inserts/s against ~20 000/s batched.
  */
+
+import type { NormalizedEvent } from '../core/index.js';
 import { createGroupCommit, type ItemResult, type Logger } from '../core/index.js';
 import type { EnqueueTaskInput, Store, TaskRecord } from '../store/index.js';
-import type { NormalizedEvent } from './events.js';
 
 export const EVENT_TASK_KIND = 'event';
 

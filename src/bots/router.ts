@@ -2,24 +2,19 @@
  * The task handler for platform events: rate limits, then the command router (no model needed),
  * then the agent orchestrator for anything else. Every reply goes through the event's ReplySink.
  */
-import { DeckhandError, type RateLimits } from '../core/index.js';
-import type { RunResult, SandboxRunner } from '../runners/index.js';
+
+import type { Orchestrator, ReplySink, TaskContext } from '../core/index.js';
+import {
+  DeckhandError,
+  type NormalizedEvent,
+  normalizedEventSchema,
+  type RateLimits,
+} from '../core/index.js';
+import type { CodeRunner, RunResult } from '../runners/index.js';
 import { handleDigestCommand } from '../scheduler/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import { HELP_TEXT, parseCommand } from './commands.js';
-import { type NormalizedEvent, normalizedEventSchema } from './events.js';
-import type { ReplySink } from './reply.js';
-import type { TaskContext, TaskHandler } from './worker.js';
-
-/** The sandbox's run(); the task's signal stops a run when the task is cancelled. */
-export type CodeRunner = Pick<SandboxRunner, 'run'>;
-
-/** Answers free-form messages; provided by src/agents once a model is configured. */
-export type Orchestrator = (
-  event: NormalizedEvent,
-  sink: ReplySink,
-  ctx: TaskContext & { taskId: string },
-) => Promise<string>;
+import type { TaskHandler } from './worker.js';
 
 /** GitHub mentions that are not commands: review a pull request or make a change (src/github createGitHubWork). */
 export type GitHubWork = (

@@ -6,13 +6,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { type Config, DeckhandError, type Logger, withLogContext } from '../core/index.js';
+import type { ParseOutcome } from '../core/index.js';
+import {
+  type Config,
+  DeckhandError,
+  ingressErrorResponse,
+  type Logger,
+  MAX_BODY_BYTES,
+  parseJson,
+  withLogContext,
+} from '../core/index.js';
 import { parseGitHubWebhook, verifyGitHubSignature } from '../github/index.js';
 import type { Store } from '../store/index.js';
 import { createAdminRouter } from './admin/index.js';
 import { createDiscordRoute } from './discord/ingress.js';
-import type { ParseOutcome } from './events.js';
-import { ingressErrorResponse, MAX_BODY_BYTES, parseJson } from './http.js';
 import { createMetrics, type Metrics, metricsHandler, routeLabel } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { createSlackRoute } from './slack/ingress.js';

@@ -2,16 +2,20 @@
  * Picks the reply sink for an event's platform. A platform whose credentials are missing gets a sink
  * that logs each reply at warn level, naming the variable to set, so nothing vanishes silently.
  */
-import type { Config, SecretVariable } from '../core/config.js';
-import { isDeckhandError, DeckhandError as SinkConfigError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { createGitHubSink, type GitHubClient, githubInstallationClient } from '../github/sink.js';
+import type {
+  Config,
+  Logger,
+  NormalizedEvent,
+  PostedReply,
+  ReplySink,
+  ReplyStatus,
+  RetryOptions,
+  SecretVariable,
+} from '../core/index.js';
+import { isDeckhandError, normalizedEventSchema, DeckhandError as SinkConfigError } from '../core/index.js';
+import { createGitHubSink, type GitHubClient, githubInstallationClient } from '../github/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import { createDiscordSink } from './discord/sink.js';
-import type { NormalizedEvent } from './events.js';
-import { normalizedEventSchema } from './events.js';
-import type { PostedReply, ReplySink, ReplyStatus } from './reply.js';
-import type { RetryOptions } from './sink-http.js';
 import { authorizeSlackWorkspace } from './slack/authorize.js';
 import { createSlackSink } from './slack/sink.js';
 

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { TaskContext } from '../core/index.js';
 import {
   logger as defaultLogger,
   isDeckhandError,
@@ -21,11 +22,6 @@ import {
 import type { Store, TaskRecord } from '../store/index.js';
 import type { Metrics } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
-
-export interface TaskContext {
-  signal: AbortSignal;
-  workerId: string;
-}
 
 /** Resolves with a result to record, or throws (DeckhandError.retryable decides a retry). */
 export type TaskHandler = (task: TaskRecord, ctx: TaskContext) => Promise<unknown>;

@@ -4,9 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { createEventHandler } from '../bots/router.js';
-import { TerminalSink, terminalEvent } from '../bots/terminal/adapter.js';
-import { createWorker } from '../bots/worker.js';
+import { createEventHandler, createWorker, TerminalSink, terminalEvent } from '../bots/index.js';
 import { createLogger, loadConfig, userMessageOf } from '../core/index.js';
 import { isFinished } from '../store/index.js';
 import { openRuntime } from './runtime.js';

@@ -4,7 +4,7 @@
  * Global commands can take up to an hour to appear; `--guild` registers in one server at once.
  */
 import { parseArgs } from 'node:util';
-import { registerDiscordCommands } from '../bots/discord/application.js';
+import { registerDiscordCommands } from '../bots/index.js';
 import { type Config, DeckhandError, loadConfig, requireSecret } from '../core/index.js';
 
 export const DISCORD_USAGE = `usage:

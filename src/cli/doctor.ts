@@ -6,7 +6,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { probeMcpServers } from '../agents/index.js';
-import { messageContentIntent } from '../bots/discord/application.js';
+import { messageContentIntent } from '../bots/index.js';
 import type { Config, SecretVariable } from '../core/index.js';
 import { createDockerClient, dockerConfigured, dockerVersion, imageExists } from '../runners/index.js';
 import { describeMongoUri, openStore } from '../store/index.js';

@@ -7,11 +7,11 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { type Agent, orchestratorFromConfig } from '../agents/index.js';
-import { recordModelUsage } from '../bots/metrics.js';
-import { createPipeline, type Pipeline } from '../bots/pipeline.js';
-import type { CodeRunner, Orchestrator } from '../bots/router.js';
+import { createPipeline, type Pipeline, recordModelUsage } from '../bots/index.js';
+import type { Orchestrator } from '../core/index.js';
 import { type Config, createRateLimits, DeckhandError, type Logger, type RateLimits } from '../core/index.js';
 import { createGitHubToolPort, type GitHubAccess, githubAccessFromConfig } from '../github/index.js';
+import type { CodeRunner } from '../runners/index.js';
 import {
   createDockerClient,
   dockerConfigured,

@@ -4,14 +4,20 @@
  */
 
 import { z } from 'zod';
-import { startChatConnections } from '../bots/connections.js';
-import type { NormalizedEvent } from '../bots/events.js';
-import { instrumentCodeRunner, recordDigestFired, sharedMetrics, watchQueueDepth } from '../bots/metrics.js';
-import type { ReplySink } from '../bots/reply.js';
-import { createEventHandler } from '../bots/router.js';
-import { createHttpApp, listen } from '../bots/server.js';
-import { acknowledgeReceipt, createSinkFactory } from '../bots/sinks.js';
-import { createWorker } from '../bots/worker.js';
+import {
+  acknowledgeReceipt,
+  createEventHandler,
+  createHttpApp,
+  createSinkFactory,
+  createWorker,
+  instrumentCodeRunner,
+  listen,
+  recordDigestFired,
+  sharedMetrics,
+  startChatConnections,
+  watchQueueDepth,
+} from '../bots/index.js';
+import type { NormalizedEvent, ReplySink } from '../core/index.js';
 import { createLogger, DeckhandError, loadConfig } from '../core/index.js';
 import { createGitHubActionGate, createGitHubWork, sinkClientFor } from '../github/index.js';
 import { createDockerClient, dockerConfigured, reapOrphans } from '../runners/index.js';

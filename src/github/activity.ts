@@ -11,7 +11,7 @@
  */
 import { App } from '@octokit/app';
 import { Octokit } from '@octokit/rest';
-import { DeckhandError } from '../core/errors.js';
+import { DeckhandError } from '../core/index.js';
 import { githubFailure } from './sink.js';
 
 export interface ActivityWindow {

@@ -7,7 +7,7 @@
  * so a retried task does not apply its change twice; the pull request is looked up by branch before
  * one is opened. A later mention on that pull request (or the issue) pushes to the same branch.
  */
-import type { ReplySink } from '../bots/index.js';
+import type { ReplySink } from '../core/index.js';
 import { type Config, DeckhandError, isDeckhandError, type Logger } from '../core/index.js';
 import type { RunResult, SandboxRunner } from '../runners/index.js';
 import type { Store } from '../store/index.js';

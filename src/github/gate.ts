@@ -4,7 +4,7 @@
  * Without it anyone who can comment on a public repository could run code on Deckhand's engine.
  * The router asks this gate before such a command; a refusal is one short reply and an audit entry.
  */
-import type { NormalizedEvent } from '../bots/index.js';
+import type { NormalizedEvent } from '../core/index.js';
 import { DeckhandError, isDeckhandError, type Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { GitHubAccess, GitHubOctokitClient } from './access.js';

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ParseOutcome } from '../bots/events.js';
-import { eventOutcome, ignore, ingressError, parseWith } from '../bots/http.js';
+import type { ParseOutcome } from '../core/index.js';
+import { eventOutcome, ignore, ingressError, parseWith } from '../core/index.js';
 
 export const DEFAULT_BOT_LOGIN = 'deckhand';
 export const DEFAULT_TRIGGER_LABEL = 'deckhand';

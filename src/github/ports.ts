@@ -3,7 +3,7 @@
  * Without them, changes come only from a script in the mention, and reviews are not offered.
  */
 import { z } from 'zod';
-import type { ReplySink } from '../bots/index.js';
+import type { ReplySink } from '../core/index.js';
 import type { RunResult } from '../runners/index.js';
 
 export interface WorkspaceAgentContext {

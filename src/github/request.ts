@@ -4,7 +4,7 @@
  * ```python block, run in the sandbox on the checkout; otherwise the WorkspaceAgent makes it.
  */
 
-import type { NormalizedEvent } from '../bots/index.js';
+import type { NormalizedEvent } from '../core/index.js';
 import { DeckhandError } from '../core/index.js';
 
 export type ScriptLang = 'bash' | 'python';

@@ -4,7 +4,7 @@
  * A comment on a line the diff does not show would make GitHub refuse the whole review, so such
  * comments move into the review's body instead.
  */
-import type { ReplySink } from '../bots/index.js';
+import type { ReplySink } from '../core/index.js';
 import { DeckhandError, type Logger } from '../core/index.js';
 import type { GitHubOctokitClient } from './access.js';
 import { type Reviewer, type ReviewFile, type ReviewOutput, reviewOutputSchema } from './ports.js';

@@ -8,18 +8,17 @@
 import { App } from '@octokit/app';
 import { Octokit } from '@octokit/rest';
 import { z } from 'zod';
-import type { NormalizedEvent } from '../bots/events.js';
-import type { PostedReply, ReplySink, ReplyStatus } from '../bots/reply.js';
+import type { NormalizedEvent, PostedReply, ReplySink, ReplyStatus } from '../core/index.js';
 import {
   type Attempt,
+  DeckhandError,
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
   serialQueue,
   truncateText,
   withRetries,
-} from '../bots/sink-http.js';
-import { DeckhandError } from '../core/errors.js';
+} from '../core/index.js';
 
 /** What the sink needs from Octokit: `octokit.request` fits. */
 export interface GitHubClient {

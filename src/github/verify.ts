@@ -4,7 +4,7 @@
  * https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { assertBodySize, ingressError, notConfigured } from '../bots/http.js';
+import { assertBodySize, ingressError, notConfigured } from '../core/index.js';
 
 export interface GitHubSignatureInput {
   /** GITHUB_WEBHOOK_SECRET. */

@@ -3,8 +3,7 @@
  * author may write to the repository, then reviews the pull request or makes the change as a pull
  * request. Everything the user sees goes into the tracking comment (the event's ReplySink).
  */
-import type { NormalizedEvent, ReplySink } from '../bots/index.js';
-import type { Config, Logger } from '../core/index.js';
+import type { Config, Logger, NormalizedEvent, ReplySink } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { GitHubAccess } from './access.js';
 import { botLoginOf, type CodeRunner, makeChange } from './change.js';

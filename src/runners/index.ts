@@ -33,6 +33,7 @@ export {
   sandboxLabels,
 } from './reaper.js';
 export {
+  type CodeRunner,
   createSandboxRunner,
   type RunResult,
   type SandboxRunner,

@@ -63,6 +63,9 @@ export interface SandboxRunner {
   close(): Promise<void>;
 }
 
+/** What a caller of the sandbox needs: run(); the run's signal stops it when the task is cancelled. */
+export type CodeRunner = Pick<SandboxRunner, 'run'>;
+
 /** The Run schema caps stored output (maxlength 100 000); the full result goes back to the caller. */
 const STORED_OUTPUT_CHARS = 100_000;
 /** Added to a container's deadline label after its own time limit, before the reaper may take it. */

@@ -4,7 +4,7 @@
  * call it from any worker; the scheduler (wherever it runs) picks changes up on its next sweep.
  */
 import { IANAZone } from 'luxon';
-import { DeckhandError, userMessageOf } from '../core/errors.js';
+import { DeckhandError, userMessageOf } from '../core/index.js';
 import type { Platform, ScheduleRecord, Store } from '../store/index.js';
 import { assertTimezone, formatLocal, latestDue, nextDue, parseWhen } from './cron.js';
 import { cadenceOf } from './due.js';
@@ -16,7 +16,7 @@ export interface DigestCommandContext {
 }
 
 export const DIGEST_USAGE = [
-  '*Digests* (posted in the channel where they are added)',
+  '**Digests** (posted in the channel where they are added)',
   '• `digest add daily 09:00 Europe/Berlin repos=org/a,org/b` (also `weekdays 09:00`, `weekly mon 09:00`,',
   '  `cron 0 9 * * 1-5`; options `name=standup`, `skip-weekends`)',
   '• `digest list`',
@@ -213,7 +213,7 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
       case 'list': {
         const all = await store.listSchedules({ platform: event.platform, workspaceId: event.workspaceId });
         if (all.length === 0) return 'No digests yet. Add one: `digest add daily 09:00 UTC repos=org/repo`.';
-        return ['*Digests*', ...all.map((s) => describeSchedule(s, now, event.channelId))].join('\n');
+        return ['**Digests**', ...all.map((s) => describeSchedule(s, now, event.channelId))].join('\n');
       }
       case 'pause':
       case 'resume': {

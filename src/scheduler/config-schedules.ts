@@ -3,8 +3,8 @@
  * (platform, workspace, name). A schedule paused from chat stays paused; chat cannot remove one for
  * good (the next start brings it back), which is what a config file means.
  */
-import type { Config } from '../core/config.js';
-import { DeckhandError } from '../core/errors.js';
+import type { Config } from '../core/index.js';
+import { DeckhandError } from '../core/index.js';
 import type { ScheduleRecord, Store } from '../store/index.js';
 import { assertTimezone, latestDue, parseWhen } from './cron.js';
 

@@ -10,7 +10,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { DateTime, IANAZone } from 'luxon';
-import { DeckhandError } from '../core/errors.js';
+import { DeckhandError } from '../core/index.js';
 
 export interface Cadence {
   cron: string;

@@ -2,8 +2,7 @@
  * A scheduler assembled from config: posting with the Slack/Discord bot tokens, GitHub through the
  * App's installations, the `digests` settings, and the digests defined in config synced first.
  */
-import type { Config } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
+import type { Config, Logger } from '../core/index.js';
 import { appOctokitFor } from '../github/index.js';
 import type { Store } from '../store/index.js';
 import type { Summarise } from './compose.js';

@@ -9,8 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { Logger } from '../core/index.js';
 import {
   type Attempt,
+  DeckhandError,
   DISCORD_API_URL,
   isRetryableStatus,
   parseRetryAfter,
@@ -18,9 +20,7 @@ import {
   SLACK_API_URL,
   sendJson,
   withRetries,
-} from '../bots/index.js';
-import { DeckhandError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+} from '../core/index.js';
 import type { Platform } from '../store/index.js';
 import type { ComposedDigest } from './compose.js';
 

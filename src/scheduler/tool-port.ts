@@ -2,7 +2,7 @@
  * The scheduler as the agent's tools see it (schedule_digest, list_schedules): the shape of
  * SchedulerToolPort in src/agents/tools/ports.ts, implemented over the store.
  */
-import { DeckhandError } from '../core/errors.js';
+import { DeckhandError } from '../core/index.js';
 import { PLATFORMS, type Platform, type ScheduleRecord, type Store } from '../store/index.js';
 import { assertTimezone, latestDue, nextDue, validCron } from './cron.js';
 import { cadenceOf } from './due.js';

@@ -4,7 +4,7 @@
  * message naming the host only: the URI's password must never reach a log or a terminal.
  */
 import mongoose, { type Connection } from 'mongoose';
-import { DeckhandError } from '../core/errors.js';
+import { DeckhandError } from '../core/index.js';
 
 export interface ConnectOptions {
   retries?: number;

@@ -1,6 +1,6 @@
 /** Turns driver and mongoose errors into typed errors with readable messages. */
 import mongoose from 'mongoose';
-import { DeckhandError } from '../core/errors.js';
+import { DeckhandError } from '../core/index.js';
 
 export function isDuplicateKeyError(error: unknown): boolean {
   return (

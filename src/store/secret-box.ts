@@ -21,8 +21,7 @@
  * which variable to set.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { DeckhandError } from '../core/errors.js';
-import { registerSecret } from '../core/redact.js';
+import { DeckhandError, registerSecret } from '../core/index.js';
 
 const PREFIX_V1 = 'enc:v1:';
 const PREFIX_V2 = 'enc:v2:';

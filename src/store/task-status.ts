@@ -1,5 +1,5 @@
 /** The task state machine. Every status change in the store is checked against this table. */
-import { DeckhandError } from '../core/errors.js';
+import { DeckhandError } from '../core/index.js';
 
 export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];

@@ -5,7 +5,7 @@
  */
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemorySink } from '../../src/bots/index.js';
+import { MemorySink } from '../../src/core/index.js';
 import type { RunResult } from '../../src/runners/index.js';
 import type { Store } from '../../src/store/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';

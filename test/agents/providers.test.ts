@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemorySink } from '../../src/bots/index.js';
+import { MemorySink } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 import { dropTestStore, openTestStore } from '../support/store.js';

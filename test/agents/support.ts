@@ -5,10 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Agent, type AgentDeps, orchestratorFromConfig } from '../../src/agents/index.js';
-import type { NormalizedEvent } from '../../src/bots/index.js';
-import { MemorySink } from '../../src/bots/index.js';
 import { createEventHandler } from '../../src/bots/router.js';
-import { type Config, createLogger, loadConfig } from '../../src/core/index.js';
+import type { NormalizedEvent } from '../../src/core/index.js';
+import { type Config, createLogger, loadConfig, MemorySink } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
 
 export const logger = createLogger({ level: 'silent', pretty: false });

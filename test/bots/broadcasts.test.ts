@@ -5,7 +5,7 @@
  * and then edits what a model wrote, as the real one streams.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../src/bots/events.js';
+import type { NormalizedEvent } from '../../src/core/index.js';
 import { type OrchestratorWorker, startOrchestratorWorker } from './support/worker-harness.js';
 
 const Z = '\u200B';

@@ -5,8 +5,8 @@ import {
   DISCORD_MAX_CONTENT,
   DISCORD_TRUNCATION_MARKER,
 } from '../../src/bots/discord/sink.js';
-import type { NormalizedEvent } from '../../src/bots/events.js';
 import { DeckhandError } from '../../src/core/errors.js';
+import type { NormalizedEvent } from '../../src/core/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const DISCORD = 'https://discord.com';

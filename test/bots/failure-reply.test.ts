@@ -4,7 +4,7 @@
  * loopback stand-in, and the work that fails is a stand-in orchestrator throwing like a driver would.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../src/bots/events.js';
+import type { NormalizedEvent } from '../../src/core/index.js';
 import { DeckhandError } from '../../src/core/index.js';
 import { type OrchestratorWorker, startOrchestratorWorker } from './support/worker-harness.js';
 

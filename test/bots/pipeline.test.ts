@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../src/bots/events.js';
 import { createPipeline } from '../../src/bots/pipeline.js';
+import type { NormalizedEvent } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
 

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../src/bots/events.js';
 import { DeckhandError } from '../../src/core/errors.js';
+import type { NormalizedEvent } from '../../src/core/index.js';
 import {
   createGitHubSink,
   type GitHubClient,

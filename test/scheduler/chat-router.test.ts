@@ -1,9 +1,8 @@
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../src/bots/events.js';
-import { MemorySink } from '../../src/bots/reply.js';
 import { createEventHandler } from '../../src/bots/router.js';
-import { createLogger } from '../../src/core/index.js';
+import type { NormalizedEvent } from '../../src/core/index.js';
+import { createLogger, MemorySink } from '../../src/core/index.js';
 import { createDigestPoster, createDigestRunner, nextDue } from '../../src/scheduler/index.js';
 import type { Store } from '../../src/store/index.js';
 import { dropTestStore, openTestStore } from '../support/store.js';

@@ -1,6 +1,6 @@
 /** run_code: the model's code in the Docker sandbox, with the sandbox's own limits. */
 import { z } from 'zod';
-import type { CodeRunner } from '../../bots/index.js';
+import type { CodeRunner } from '../../runners/index.js';
 import { defineTool, type Tool } from './tool.js';
 
 const runCodeSchema = z

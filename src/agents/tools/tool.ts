@@ -4,7 +4,7 @@
  * validated before anything runs; invalid ones go back to the model as the validation error.
  */
 import { z } from 'zod';
-import type { NormalizedEvent } from '../../bots/index.js';
+import type { NormalizedEvent } from '../../core/index.js';
 import type { ToolSpec } from '../types.js';
 
 /** What a tool touches; the policy decides per category. */

@@ -4,8 +4,7 @@
  * and reading the application's flags to tell whether the privileged Message Content intent is on.
  */
 import { z } from 'zod';
-import { DeckhandError } from '../../core/errors.js';
-import { type RetryOptions, sendJson, withRetries } from '../sink-http.js';
+import { DeckhandError, type RetryOptions, sendJson, withRetries } from '../../core/index.js';
 import { DISCORD_API_URL } from './sink.js';
 
 /** Application flags: the Message Content intent, approved (verified apps) or limited (< 100 servers). */

@@ -6,9 +6,9 @@
  * https://discord.com/developers/docs/resources/message#message-object
  */
 import { z } from 'zod';
+import type { ParseOutcome } from '../../core/index.js';
+import { eventOutcome, ignore, parseWith } from '../../core/index.js';
 import { type AdmissionPolicy, admissionRefusal, OPEN_ADMISSION } from '../admission.js';
-import type { ParseOutcome } from '../events.js';
-import { eventOutcome, ignore, parseWith } from '../http.js';
 
 /** eventType of a message in a thread that does not address the bot: kept only if Deckhand is in the thread. */
 export const DISCORD_THREAD_REPLY = 'thread_reply';

@@ -11,9 +11,8 @@
  */
 import type { EventEmitter } from 'node:events';
 import { Client, GatewayIntentBits, Partials } from 'discord.js';
-import type { Logger } from '../../core/logger.js';
-import type { NormalizedEvent, ParseOutcome } from '../events.js';
-import { isIngressError } from '../http.js';
+import type { Logger, NormalizedEvent, ParseOutcome } from '../../core/index.js';
+import { isIngressError } from '../../core/index.js';
 import type { IngestResult } from '../pipeline.js';
 import { type DiscordRestOptions, respondToInteraction } from './application.js';
 import type { createDiscordGatewayParser } from './ingress.js';

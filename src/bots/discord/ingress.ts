@@ -2,11 +2,10 @@
  * Discord's way in: signed HTTP interactions, and the gateway's INTERACTION_CREATE and MESSAGE_CREATE
  * dispatches. All go through the same parsers with the configured policy, then the pipeline.
  */
-import type { Config } from '../../core/config.js';
+import type { Config, ParseOutcome } from '../../core/index.js';
+import { ignore } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import type { AdmissionPolicy } from '../admission.js';
-import type { ParseOutcome } from '../events.js';
-import { ignore } from '../http.js';
 import { DISCORD_THREAD_REPLY, type DiscordGatewayContext, parseDiscordMessage } from './gateway-parse.js';
 import { parseDiscordInteraction } from './parse.js';
 import { verifyDiscordSignature } from './verify.js';

@@ -4,8 +4,7 @@
  * https://discord.com/developers/docs/interactions/receiving-and-responding
  */
 import { z } from 'zod';
-import { type AdmissionPolicy, admissionRefusal, OPEN_ADMISSION } from '../admission.js';
-import type { ParseOutcome } from '../events.js';
+import type { ParseOutcome } from '../../core/index.js';
 import {
   assertBodySize,
   eventOutcome,
@@ -14,7 +13,8 @@ import {
   parseJson,
   parseWith,
   respond,
-} from '../http.js';
+} from '../../core/index.js';
+import { type AdmissionPolicy, admissionRefusal, OPEN_ADMISSION } from '../admission.js';
 
 export const DiscordInteractionType = {
   PING: 1,

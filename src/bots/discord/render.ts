@@ -3,8 +3,8 @@
  * reopened across parts), a code-run result as one embed (title, output, green or red), buttons as
  * components whose custom_id carries the command. Model output never pings anyone.
  */
-import type { ReplyAction } from '../reply.js';
-import { splitMessage } from '../sink-http.js';
+import type { ReplyAction } from '../../core/index.js';
+import { splitMessage } from '../../core/index.js';
 import { DISCORD_ACTION_PREFIX } from './parse.js';
 
 export const DISCORD_MAX_CONTENT = 2000;

@@ -7,23 +7,23 @@
  * Interaction tokens are part of the URL: they never appear in errors or logs.
  */
 import { z } from 'zod';
-import { DeckhandError } from '../../core/errors.js';
-import type { NormalizedEvent } from '../events.js';
-import type { PostedReply, ReplyOptions, ReplySink, ReplyStatus } from '../reply.js';
+import type { NormalizedEvent, PostedReply, ReplyOptions, ReplySink, ReplyStatus } from '../../core/index.js';
 import {
   type Attempt,
   createEditThrottle,
+  DeckhandError,
+  DISCORD_API_URL,
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
   type SinkLogger,
   sendJson,
   withRetries,
-} from '../sink-http.js';
+} from '../../core/index.js';
 import { type DiscordPayload, renderDiscordReply } from './render.js';
 
 export { DISCORD_MAX_CONTENT } from './render.js';
-export const DISCORD_API_URL = 'https://discord.com/api/v10';
+export { DISCORD_API_URL };
 /** Kept for callers that truncate themselves; the sink splits instead. */
 export const DISCORD_TRUNCATION_MARKER = '\n… (truncated)';
 

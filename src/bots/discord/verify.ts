@@ -4,7 +4,7 @@
  * https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers
  */
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { assertBodySize, ingressError, notConfigured } from '../http.js';
+import { assertBodySize, ingressError, notConfigured } from '../../core/index.js';
 
 /** DER SubjectPublicKeyInfo header for a raw 32-byte Ed25519 key (RFC 8410). */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

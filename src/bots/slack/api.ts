@@ -10,11 +10,12 @@ import {
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
+  SLACK_API_URL,
   sendJson,
   withRetries,
-} from '../sink-http.js';
+} from '../../core/index.js';
 
-export const SLACK_API_URL = 'https://slack.com/api';
+export { SLACK_API_URL };
 
 /** `error` values of `{ok: false}` answers that are worth another try. */
 const RETRYABLE_ERRORS = new Set([

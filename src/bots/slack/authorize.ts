@@ -5,7 +5,7 @@
  * sinks for the same answer.
  */
 import type { Authorize, AuthorizeResult } from '@slack/bolt';
-import { DeckhandError } from '../../core/errors.js';
+import { DeckhandError } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 
 export interface SlackAuthorizeDeps {

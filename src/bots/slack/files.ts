@@ -4,8 +4,7 @@
  * files.completeUploadExternal shares it in the channel / thread.
  * https://api.slack.com/messaging/files#uploading_files
  */
-import { DeckhandError } from '../../core/errors.js';
-import { type RetryOptions, withRetries } from '../sink-http.js';
+import { DeckhandError, type RetryOptions, withRetries } from '../../core/index.js';
 import type { SlackApi } from './api.js';
 
 export interface SnippetUpload {

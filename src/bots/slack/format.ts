@@ -1,19 +1,19 @@
 /**
- * Markdown (what the router and the models write) -> Slack mrkdwn and Block Kit.
+ * Markdown (what the router and the models write) -> Slack mrkdwn and Block Kit. The conversion
+ * itself walks a markdown syntax tree (markdown.ts); this file holds what every Slack text needs.
  * Slack's dialect differs: `*bold*` (one star), `_italic_`, `~strike~`, `<url|label>` links, no
  * headings, no language tag on code fences, and `&`, `<`, `>` must be escaped everywhere except in
  * Slack's own `<@U…>`, `<#C…>`, `<!date…>` and `<https://…>` tokens. Broadcasts (`<!here>`,
  * `<!channel>`, `<!everyone>`, `<!subteam^…>` group pings, plain `@here`) never go out live: the text
  * comes from models, digests and code runs, none of which may page a whole channel.
  */
-import type { ReplyAction } from '../reply.js';
+import type { ReplyAction } from '../../core/index.js';
+import { renderMrkdwn, SLACK_TOKEN } from './markdown.js';
 
 /** Slack's limit for one section block's text. */
 export const SLACK_SECTION_MAX = 3000;
 /** A message longer than this is split into several (Slack advises at most 4,000 characters). */
 export const SLACK_MESSAGE_MAX = 3900;
-
-const SLACK_TOKEN = /<(?:[@#!][^<>\s]*|(?:https?|mailto):[^<>\s]*)>/g;
 
 /** `<!here>`, `<!channel|channel>`, `<!everyone>`, `<!group>` (the old name of `<!channel>`). */
 const SLACK_BROADCAST = /<!(here|channel|everyone|group)(?:\|[^<>]*)?>/gi;
@@ -57,60 +57,35 @@ export function escapeSlackText(text: string): string {
   return out.join('');
 }
 
-/** Inline markdown of one line of prose (no code) -> mrkdwn. */
-function inline(line: string): string {
-  const codeSpans: string[] = [];
-  // Inline code is kept verbatim (escaped only); park it so the rules below cannot touch it.
-  let text = line.replace(/`[^`\n]+`/g, (span) => {
-    codeSpans.push(escapeSlackText(span));
-    return `\uE000${codeSpans.length - 1}\uE000`;
-  });
-  const links: string[] = [];
-  text = text.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, (_whole, label: string, url: string) => {
-    const safeUrl = url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E');
-    links.push(`<${safeUrl}|${escapeSlackText(label).replace(/\|/g, '¦')}>`);
-    return `\uE001${links.length - 1}\uE001`;
-  });
-  text = escapeSlackText(text)
-    .replace(/\*\*([^*\n]+)\*\*/g, '*$1*')
-    .replace(/__([^_\n]+)__/g, '*$1*')
-    .replace(/~~([^~\n]+)~~/g, '~$1~');
-  return text
-    .replace(/\uE001(\d+)\uE001/g, (_w, i: string) => links[Number(i)] ?? '')
-    .replace(/\uE000(\d+)\uE000/g, (_w, i: string) => codeSpans[Number(i)] ?? '');
-}
+/**
+ * Markdown past this many characters is converted on the tree only up to a line break near here,
+ * the rest escaped as plain text. Parsing costs far more than the old regexes, and the sink converts
+ * the whole text of every streamed edit; text this long goes out as a file with a short preview.
+ */
+export const MARKDOWN_TREE_MAX = 20_000;
 
 /**
- * Converts markdown to Slack mrkdwn. Code blocks keep their content, minus the language tag. Every
- * reply the Slack sink sends passes through here, so broadcasts are neutralised here, last.
+ * Converts markdown to Slack mrkdwn on its syntax tree (markdown.ts): `**b**` -> `*b*`, `*i*` ->
+ * `_i_`, `***bi***` -> `*_bi_*`, `~~s~~` -> `~s~`, links -> `<url|label>`, headings -> bold lines,
+ * lists -> `•`/`1.` lines; code keeps its content (escaped), minus the language tag. Every reply the
+ * Slack sink sends passes through here, so broadcasts are neutralised here, last.
  */
 export function markdownToMrkdwn(markdown: string): string {
-  const out: string[] = [];
-  let inCode = false;
-  for (const line of markdown.split('\n')) {
-    const fence = /^(\s*)```[A-Za-z0-9_+-]*\s*$/.exec(line);
-    if (fence) {
-      out.push(`${fence[1] ?? ''}\`\`\``);
-      inCode = !inCode;
-      continue;
-    }
-    if (inCode) {
-      out.push(escapeSlackText(line));
-      continue;
-    }
-    const heading = /^#{1,6}\s+(.*)$/.exec(line);
-    if (heading) {
-      out.push(`*${inline(heading[1] ?? '').replace(/^\*(.*)\*$/, '$1')}*`);
-      continue;
-    }
-    const bullet = /^(\s*)[-*+]\s+(.*)$/.exec(line);
-    if (bullet) {
-      out.push(`${bullet[1] ?? ''}• ${inline(bullet[2] ?? '')}`);
-      continue;
-    }
-    out.push(inline(line));
+  let head = markdown;
+  let tail = '';
+  if (markdown.length > MARKDOWN_TREE_MAX) {
+    const cut = markdown.lastIndexOf('\n', MARKDOWN_TREE_MAX);
+    head = markdown.slice(0, cut > 0 ? cut : MARKDOWN_TREE_MAX);
+    tail = markdown.slice(head.length);
   }
-  return neutralizeSlackBroadcasts(out.join('\n'));
+  let mrkdwn: string;
+  try {
+    mrkdwn = renderMrkdwn(head);
+  } catch {
+    // The parser takes any text; should it ever throw, a reply still goes out, as escaped plain text.
+    mrkdwn = escapeSlackText(head);
+  }
+  return neutralizeSlackBroadcasts(mrkdwn + escapeSlackText(tail));
 }
 
 /** Block Kit for one message: its text in sections (3,000 characters each) and buttons under it. */

@@ -4,11 +4,10 @@
  * through parseSlackRequest with the configured policy. A plain reply in a thread is kept only when
  * Deckhand is already in that thread. The pipeline does the rest (dedupe, durable task, ack).
  */
-import type { Config } from '../../core/config.js';
+import type { Config, ParseOutcome } from '../../core/index.js';
+import { ignore, ingressError } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import type { AdmissionPolicy } from '../admission.js';
-import type { ParseOutcome } from '../events.js';
-import { ignore, ingressError } from '../http.js';
 import { parseSlackRequest, SLACK_THREAD_REPLY, type SlackRequest } from './parse.js';
 import { verifySlackSignature } from './verify.js';
 

@@ -6,8 +6,7 @@
  * (HTTP) or over Socket Mode (src/bots/connections.ts), never both.
  */
 import type { Express } from 'express';
-import type { Config } from '../../core/config.js';
-import type { Logger } from '../../core/logger.js';
+import type { Config, Logger } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import { createSlackOAuthRouter } from './oauth.js';
 

@@ -8,7 +8,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import { createSlackApi, SLACK_API_URL } from './api.js';
 

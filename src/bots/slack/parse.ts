@@ -4,8 +4,7 @@
  * Call verifySlackSignature first; this only checks shape.
  */
 import { z } from 'zod';
-import { type AdmissionPolicy, admissionRefusal, OPEN_ADMISSION } from '../admission.js';
-import type { ParseOutcome } from '../events.js';
+import type { ParseOutcome } from '../../core/index.js';
 import {
   assertBodySize,
   eventOutcome,
@@ -16,7 +15,8 @@ import {
   parseJson,
   parseWith,
   respond,
-} from '../http.js';
+} from '../../core/index.js';
+import { type AdmissionPolicy, admissionRefusal, OPEN_ADMISSION } from '../admission.js';
 
 export interface SlackRequest {
   rawBody: Buffer;

@@ -5,18 +5,18 @@
  * longer than one message is split into several, and one longer than `fileOverChars` becomes a file
  * snippet in the thread with a preview. Slash commands have no thread: they answer on response_url.
  */
-import { DeckhandError } from '../../core/errors.js';
-import type { NormalizedEvent } from '../events.js';
-import type { PostedReply, ReplyOptions, ReplySink, ReplyStatus } from '../reply.js';
+
+import type { NormalizedEvent, PostedReply, ReplyOptions, ReplySink, ReplyStatus } from '../../core/index.js';
 import {
   createEditThrottle,
+  DeckhandError,
   type RetryOptions,
   type SinkLogger,
   sendJson,
   splitMessage,
   truncateText,
   withRetries,
-} from '../sink-http.js';
+} from '../../core/index.js';
 import { createSlackApi, type SlackTokenSource, slackAnswerSchema, slackVerdict } from './api.js';
 import { uploadSlackSnippet } from './files.js';
 import { markdownToMrkdwn, SLACK_MESSAGE_MAX, slackBlocks } from './format.js';

@@ -7,9 +7,8 @@
  */
 import { type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
-import type { Logger } from '../../core/logger.js';
-import type { NormalizedEvent, ParseOutcome } from '../events.js';
-import { isIngressError } from '../http.js';
+import type { Logger, NormalizedEvent, ParseOutcome } from '../../core/index.js';
+import { isIngressError } from '../../core/index.js';
 import type { IngestResult } from '../pipeline.js';
 
 /** What the Socket Mode client hands each listener of `slack_event`. */

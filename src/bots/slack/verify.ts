@@ -4,7 +4,7 @@
  * https://api.slack.com/authentication/verifying-requests-from-slack
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { assertBodySize, ingressError, notConfigured } from '../http.js';
+import { assertBodySize, ingressError, notConfigured } from '../../core/index.js';
 
 /** How far the request timestamp may be from our clock, either way. */
 export const SLACK_MAX_SKEW_SECONDS = 5 * 60;

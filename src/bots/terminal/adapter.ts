@@ -1,8 +1,7 @@
 /** The terminal adapter: lines typed at `deckhand chat` become normalized events; replies print. */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import type { NormalizedEvent } from '../events.js';
-import type { PostedReply, ReplySink, ReplyStatus } from '../reply.js';
+import type { NormalizedEvent, PostedReply, ReplySink, ReplyStatus } from '../../core/index.js';
 
 export function terminalEvent(text: string, session: string): NormalizedEvent {
   return {

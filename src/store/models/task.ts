@@ -1,5 +1,5 @@
 import { Schema } from 'mongoose';
-import { DeckhandError } from '../../core/errors.js';
+import { DeckhandError } from '../../core/index.js';
 import { assertTransition, TASK_STATUSES, type TaskStatus } from '../task-status.js';
 import { PLATFORMS, type Platform } from './platform.js';
 

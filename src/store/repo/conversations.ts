@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
-import { DeckhandError } from '../../core/errors.js';
+import { DeckhandError } from '../../core/index.js';
 import { guard } from '../errors.js';
 import type { ConversationDoc, MessageDoc, Models, Platform } from '../models/index.js';
 import { type StoredMessage, threadWindows } from './thread-window.js';

@@ -5,7 +5,7 @@
  * post.
  */
 import { Types } from 'mongoose';
-import { DeckhandError } from '../../core/errors.js';
+import { DeckhandError } from '../../core/index.js';
 import { guard, isDuplicateKeyError } from '../errors.js';
 import type { DigestRunDoc, DigestRunStatus, Models, Platform, ScheduleDoc } from '../models/index.js';
 

@@ -2,7 +2,7 @@
  * Installations of the chat apps (multi-workspace Slack), and the threads Deckhand takes part in (so a
  * plain reply there continues the conversation). Every read is a primary-key read.
  */
-import { DeckhandError } from '../../core/errors.js';
+import { DeckhandError } from '../../core/index.js';
 import { guard, isDuplicateKeyError, toStoreError } from '../errors.js';
 import { botThreadId } from '../models/bot-thread.js';
 import type { Models, Platform } from '../models/index.js';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
-import { DeckhandError } from '../../core/errors.js';
+import { DeckhandError } from '../../core/index.js';
 import { isDuplicateKeyError } from '../errors.js';
 import type { Models, TaskDoc, TaskTransitionDoc } from '../models/index.js';
 import type { LeanTask, QueueEntry, TaskIndex } from './task-index.js';

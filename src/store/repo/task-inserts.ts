@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
-import { DeckhandError } from '../../core/errors.js';
+import { DeckhandError } from '../../core/index.js';
 import { guard } from '../errors.js';
 import type { Models } from '../models/index.js';
 import { PLATFORMS } from '../models/platform.js';

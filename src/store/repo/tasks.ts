@@ -7,7 +7,7 @@
  * Putting tasks on the queue is task-inserts.ts.
  */
 import type { Types } from 'mongoose';
-import { DeckhandError } from '../../core/errors.js';
+import { DeckhandError } from '../../core/index.js';
 import type { Models, TaskLink, TaskSource } from '../models/index.js';
 import { assertTransition, isFinished, type TaskStatus } from '../task-status.js';
 import {

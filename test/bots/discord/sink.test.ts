@@ -2,7 +2,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { createDiscordSink } from '../../../src/bots/discord/sink.js';
-import type { NormalizedEvent } from '../../../src/bots/events.js';
+import type { NormalizedEvent } from '../../../src/core/index.js';
 import { useNockForThirdPartyApis } from '../../support/nock.js';
 
 const DISCORD = 'https://discord.com';

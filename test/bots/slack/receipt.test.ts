@@ -1,10 +1,9 @@
 /** The 👀 shown the moment a chat message's task is stored, before any worker runs it. */
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../../src/bots/events.js';
-import { MemorySink } from '../../../src/bots/reply.js';
 import { acknowledgeReceipt, createSinkFactory } from '../../../src/bots/sinks.js';
-import { createLogger, loadConfig } from '../../../src/core/index.js';
+import type { NormalizedEvent } from '../../../src/core/index.js';
+import { createLogger, loadConfig, MemorySink } from '../../../src/core/index.js';
 import type { TaskRecord } from '../../../src/store/index.js';
 import { useNockForThirdPartyApis } from '../../support/nock.js';
 

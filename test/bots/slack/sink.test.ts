@@ -1,8 +1,8 @@
 /** What the Slack sink sends to slack.com/api: formatting, splits, files, buttons, edits, rate limits. */
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import type { NormalizedEvent } from '../../../src/bots/events.js';
 import { createSlackSink, type SlackSinkOptions } from '../../../src/bots/slack/sink.js';
+import type { NormalizedEvent } from '../../../src/core/index.js';
 import { useNockForThirdPartyApis } from '../../support/nock.js';
 
 const TOKEN = 'xoxb-9999-sink-test-token';
@@ -112,10 +112,10 @@ describe('Slack sink against slack.com/api', () => {
     expect(calls[0]?.body).toEqual({
       channel: 'C0OPS',
       thread_ts: '1700000000.000100',
-      text: 'Deploy *main* to production?',
+      text: 'Deploy _main_ to production?',
       mrkdwn: true,
       blocks: [
-        { type: 'section', text: { type: 'mrkdwn', text: 'Deploy *main* to production?' } },
+        { type: 'section', text: { type: 'mrkdwn', text: 'Deploy _main_ to production?' } },
         {
           type: 'actions',
           elements: [

@@ -4,10 +4,10 @@
  * check what a user is sent when the work itself is a given, without Docker or a model.
  */
 import { createPipeline, type Pipeline } from '../../../src/bots/pipeline.js';
-import { createEventHandler, type Orchestrator } from '../../../src/bots/router.js';
+import { createEventHandler } from '../../../src/bots/router.js';
 import { createSinkFactory, type SinkFactory } from '../../../src/bots/sinks.js';
 import { createWorker, type FailureNotifier } from '../../../src/bots/worker.js';
-import { type Config, createLogger, loadConfig } from '../../../src/core/index.js';
+import { type Config, createLogger, loadConfig, type Orchestrator } from '../../../src/core/index.js';
 import type { Store } from '../../../src/store/index.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
 import { type ApiReply, type FakeApi, startFakeApi } from '../slack/fake-api.js';

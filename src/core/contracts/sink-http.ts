@@ -3,8 +3,8 @@
  * tries) that ends in a DeckhandError safe to show, and a small JSON-over-fetch helper.
  * Error messages name the operation, never the URL: Discord and Slack put tokens in URLs.
  */
-import { DeckhandError } from '../core/errors.js';
-import { redactText } from '../core/redact.js';
+import { DeckhandError } from '../errors.js';
+import { redactText } from '../redact.js';
 
 export interface RetryOptions {
   /** Attempts in all, first one included (default 3). */

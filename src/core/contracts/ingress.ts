@@ -4,8 +4,8 @@
  * platform parsers share. Nothing here touches the network.
  */
 import type { z } from 'zod';
-import { DeckhandError, type ErrorCode } from '../core/errors.js';
-import { type NormalizedEvent, normalizedEventSchema, type ParseOutcome } from './events.js';
+import { DeckhandError, type ErrorCode } from '../errors.js';
+import { type NormalizedEvent, normalizedEventSchema, type ParseOutcome } from './event.js';
 
 /** Largest request body any ingress route accepts (Slack, Discord and GitHub all stay well below). */
 export const MAX_BODY_BYTES = 1_000_000;
