@@ -9,8 +9,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const compiled = join(root, 'dist', 'cli', 'main.js');
 let entry = compiled;
 if (!existsSync(compiled)) {
-  const { register } = await import('tsx/esm/api');
-  register();
+  // tsx is a development dependency: an install without it runs dist/ (npm run build; the package
+  // and the deploy images ship it built).
+  const tsx = await import('tsx/esm/api').catch(() => undefined);
+  if (!tsx) {
+    process.stderr.write(
+      'deckhand: dist/ is missing and tsx is not installed: run `npm run build` (or `npm ci` for a development checkout).\n',
+    );
+    process.exit(1);
+  }
+  tsx.register();
   entry = join(root, 'src', 'cli', 'main.ts');
 }
 const { runCli } = await import(pathToFileURL(entry).href);
