@@ -8,8 +8,7 @@ import type { Store } from '../store/index.js';
 import { startDiscordGateway } from './discord/gateway.js';
 import { createDiscordGatewayParser } from './discord/ingress.js';
 import type { Pipeline } from './pipeline.js';
-import { createSlackBodyParser } from './slack/ingress.js';
-import { startSlackSocketMode } from './slack/socket.js';
+import { createSlackBodyParser, startSlackSocketMode } from './slack/index.js';
 
 export interface ChatConnectionDeps {
   config: Config;

@@ -22,8 +22,7 @@ import { createAdminRouter } from './admin/index.js';
 import { createDiscordRoute } from './discord/ingress.js';
 import { createMetrics, type Metrics, metricsHandler, routeLabel } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
-import { createSlackRoute } from './slack/ingress.js';
-import { mountSlack } from './slack/mount.js';
+import { createSlackRoute, mountSlack } from './slack/index.js';
 
 export interface ServerDeps {
   config: Config;

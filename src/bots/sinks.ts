@@ -16,8 +16,7 @@ import { isDeckhandError, normalizedEventSchema, DeckhandError as SinkConfigErro
 import { createGitHubSink, type GitHubClient, githubInstallationClient } from '../github/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import { createDiscordSink } from './discord/sink.js';
-import { authorizeSlackWorkspace } from './slack/authorize.js';
-import { createSlackSink } from './slack/sink.js';
+import { authorizeSlackWorkspace, createSlackSink } from './slack/index.js';
 
 export type SinkFactory = (event: NormalizedEvent) => ReplySink;
 
