@@ -18,13 +18,13 @@ module.exports = {
       from: { path: '^src/([^/]+)/' },
       to: { path: '^src/[^/]+/', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
     },
-    {
-      name: 'slack-adapter-door',
-      comment: 'The Slack adapter is imported only through src/bots/slack/index.ts.',
+    ...['slack', 'terminal'].map((adapter) => ({
+      name: `${adapter}-adapter-door`,
+      comment: `The ${adapter} adapter is imported only through src/bots/${adapter}/index.ts.`,
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/bots/slack/' },
-      to: { path: '^src/bots/slack/', pathNot: '^src/bots/slack/index\\.ts$' },
-    },
+      from: { path: '^src/', pathNot: `^src/bots/${adapter}/` },
+      to: { path: `^src/bots/${adapter}/`, pathNot: `^src/bots/${adapter}/index\\.ts$` },
+    })),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

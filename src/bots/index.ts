@@ -11,5 +11,5 @@ export * from './router.js';
 export * from './server.js';
 export * from './sinks.js';
 export * from './slack/index.js';
-export * from './terminal/adapter.js';
+export * from './terminal/index.js';
 export * from './worker.js';
