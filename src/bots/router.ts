@@ -157,13 +157,15 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
                 t.source.channelId === event.channelId &&
                 t.source.threadId === event.threadId,
             );
-        // Only this workspace's tasks: task ids are public (commit trailers), workspaces are not each other's.
+        // Only tasks of this channel (on GitHub, this repository, where the gate checked write
+        // access): task ids are public (commit trailers), and other channels are not the asker's.
         const target = candidates.find(
           (t) =>
             t &&
             (t.status === 'running' || t.status === 'queued') &&
             t.source.platform === event.platform &&
-            t.source.workspaceId === event.workspaceId,
+            t.source.workspaceId === event.workspaceId &&
+            t.source.channelId === event.channelId,
         );
         if (!target) return say('Nothing to cancel in this thread.');
         await store.cancelTask(target.id, `cancelled by ${who}`, who);

@@ -215,6 +215,26 @@ describe('Slack end to end', () => {
     const running = slackCalls().find((call) => call.method === 'chat.postMessage');
     expect(JSON.stringify(running?.body.blocks)).toContain('cancel ');
 
+    // Its id is public (it is on the button); from another channel it cancels nothing.
+    const longTask = await harness.store.models.Task.findOne({ 'source.eventId': 'Ev0LONG1' }).lean();
+    const elsewhere = envelope('Ev0CANCEL0', {
+      type: 'app_mention',
+      user: 'U0MALLORY',
+      text: `<@${BOT}> cancel ${String(longTask?._id)}`,
+      ts: '1736942401.500100',
+      channel: 'C0OTHER',
+      event_ts: '1736942401.500100',
+    });
+    expect((await postSlack(harness.base, elsewhere)).status).toBe(200);
+    await until(() =>
+      slackCalls().some((call) => call.method === 'chat.postMessage' && call.body.channel === 'C0OTHER'),
+    );
+    const refused = slackCalls().find(
+      (call) => call.method === 'chat.postMessage' && call.body.channel === 'C0OTHER',
+    );
+    expect(refused?.body.text).toBe('Nothing to cancel in this thread.');
+    expect((await harness.store.models.Task.findById(longTask?._id).lean())?.status).toBe('running');
+
     const cancel = envelope('Ev0CANCEL1', {
       type: 'app_mention',
       user: 'U0BOB',
