@@ -4,6 +4,7 @@
  * and a wall-clock budget. Text streams into one reply as it arrives; every model call, tool call and
  * result is stored as a Message (with tokens and cost); side effects go to the audit log.
  */
+import { LRUCache } from 'lru-cache';
 import type { NormalizedEvent, Orchestrator, ReplySink, TaskContext } from '../core/index.js';
 import { DeckhandError, type Logger, redactText, streamReply, userMessageOf } from '../core/index.js';
 import type { Store } from '../store/index.js';
@@ -65,7 +66,8 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const { store, chain, policy, cost, limits } = deps;
   const log = deps.logger;
   const who = (event: NormalizedEvent) => `${event.platform}:${event.userId}`;
-  const conversations = new Map<string, string>();
+  /** Thread -> conversation id, the least recently used dropped past CONVERSATION_CACHE_SIZE. */
+  const conversations = new LRUCache<string, string>({ max: CONVERSATION_CACHE_SIZE });
 
   function recordModelCall(
     turn: TurnState,
@@ -103,10 +105,6 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
       channelId: event.channelId,
       threadId: event.threadId,
     });
-    if (conversations.size >= CONVERSATION_CACHE_SIZE) {
-      const oldest = conversations.keys().next().value;
-      if (oldest !== undefined) conversations.delete(oldest);
-    }
     conversations.set(key, conversation.id);
     return conversation.id;
   }

@@ -95,8 +95,9 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
   );
   const pipeline = createPipeline(store, { logger: log });
   const sandbox = await openSandbox(config, store, log);
-  // GitHub App (or GITHUB_TOKEN): mentions, tracking comments and the agent's repository tools.
-  const githubAccess = githubAccessFromConfig(config, { logger: log });
+  // GitHub App (or GITHUB_TOKEN): mentions, tracking comments and the agent's repository tools. With
+  // Redis, every process's GitHub clients share one throttling state (write spacing, rate limits).
+  const githubAccess = githubAccessFromConfig(config, { logger: log, ...(redis ? { redis } : {}) });
   // The agent when a model provider is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL).
   const agent = await orchestratorFromConfig(config, {
     store,

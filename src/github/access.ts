@@ -1,8 +1,7 @@
 /**
  * How Deckhand acts on GitHub: as a GitHub App installation (GITHUB_APP_ID + GITHUB_PRIVATE_KEY) or,
- * the simple alternative, with a personal access token (GITHUB_TOKEN). Either way one Octokit class
- * with @octokit/plugin-retry (5xx, network) and @octokit/plugin-throttling (primary and secondary rate
- * limits, and GitHub's advice to space out writes).
+ * the simple alternative, with a personal access token (GITHUB_TOKEN). Either way every client is a
+ * GitHubOctokit (octokit.ts: retries and throttling, the throttling shared through Redis when given).
  *
  * Installation tokens: @octokit/auth-app caches them per installation for 59 of their 60 minutes and
  * shares that cache between every installation Octokit the App hands out. A token given to git is
@@ -10,18 +9,19 @@
  * a token about to expire.
  */
 import { App } from '@octokit/app';
-import { retry } from '@octokit/plugin-retry';
-import { throttling } from '@octokit/plugin-throttling';
-import { Octokit } from '@octokit/rest';
-import { type Config, DeckhandError, type Logger, registerSecret } from '../core/index.js';
+import { type Config, DeckhandError, registerSecret } from '../core/index.js';
+import {
+  GitHubOctokit,
+  type GitHubOctokitClient,
+  type GitHubOctokitOptions,
+  octokitDefaults,
+  throttleId,
+} from './octokit.js';
 
-export const GitHubOctokit = Octokit.plugin(retry, throttling);
-export type GitHubOctokitClient = InstanceType<typeof GitHubOctokit>;
+export { GitHubOctokit, type GitHubOctokitClient, type GitHubOctokitOptions } from './octokit.js';
 
 /** A token handed to git must stay valid at least this long; otherwise a new one is made. */
 export const GIT_TOKEN_MIN_VALIDITY_MS = 10 * 60_000;
-/** Waiting longer than this for a primary rate limit to reset fails the request instead. */
-const MAX_RATE_LIMIT_WAIT_SECONDS = 300;
 
 export interface GitHubAccess {
   mode: 'app' | 'token';
@@ -36,58 +36,13 @@ export interface GitHubAccess {
   installationIdFor(owner: string, repo: string): Promise<string>;
 }
 
-export interface GitHubAccessOptions {
+export interface GitHubAccessOptions extends GitHubOctokitOptions {
   appId?: string | number | undefined;
   /** PEM; `\n` escapes (common in environment variables) become newlines. */
   privateKey?: string | undefined;
   /** A personal access token, used when there is no App. */
   token?: string | undefined;
-  /** GitHub Enterprise Server or a test server, e.g. https://ghe.example.com/api/v3. */
-  baseUrl?: string | undefined;
-  logger?: Logger | undefined;
-  /** Passed to @octokit/plugin-throttling (e.g. `{ enabled: false }` in tests). */
-  throttle?: { enabled?: boolean; retryAfterBaseValue?: number } | undefined;
-  /** Passed to @octokit/plugin-retry. */
-  retry?: { enabled?: boolean; retries?: number; retryAfterBaseValue?: number } | undefined;
   now?: () => number;
-}
-
-function octokitDefaults(options: GitHubAccessOptions) {
-  const log = options.logger?.child({ part: 'github' });
-  const throttle = {
-    ...options.throttle,
-    onRateLimit: (
-      retryAfter: number,
-      request: { method: string; url: string },
-      _o: unknown,
-      count: number,
-    ) => {
-      const wait = retryAfter <= MAX_RATE_LIMIT_WAIT_SECONDS && count < 2;
-      log?.warn({ retryAfter, method: request.method, url: request.url, wait }, 'GitHub rate limit reached');
-      return wait;
-    },
-    onSecondaryRateLimit: (
-      retryAfter: number,
-      request: { method: string; url: string },
-      _o: unknown,
-      count: number,
-    ) => {
-      log?.warn({ retryAfter, method: request.method, url: request.url }, 'GitHub secondary rate limit');
-      return count < 3;
-    },
-  };
-  const quiet = () => {};
-  return {
-    ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, '') } : {}),
-    throttle,
-    ...(options.retry ? { retry: options.retry } : {}),
-    log: {
-      debug: quiet,
-      info: quiet,
-      warn: (message: string) => log?.warn(message),
-      error: (message: string) => log?.error(message),
-    },
-  };
 }
 
 function installationNumber(installationId: string): number {
@@ -107,7 +62,7 @@ export function createGitHubAccess(options: GitHubAccessOptions): GitHubAccess {
     const app = new App({
       appId: options.appId,
       privateKey: options.privateKey.replace(/\\n/g, '\n'),
-      Octokit: GitHubOctokit.defaults(octokitDefaults(options)),
+      Octokit: GitHubOctokit.defaults(octokitDefaults(options, throttleId(options))),
       log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     });
     const clients = new Map<number, Promise<GitHubOctokitClient>>();
@@ -156,7 +111,7 @@ export function createGitHubAccess(options: GitHubAccessOptions): GitHubAccess {
   const token = options.token;
   if (token) {
     registerSecret(token);
-    const client = new GitHubOctokit({ ...octokitDefaults(options), auth: token });
+    const client = new GitHubOctokit({ ...octokitDefaults(options, throttleId({ token })), auth: token });
     return {
       mode: 'token',
       octokit: async () => client,
@@ -173,7 +128,7 @@ export function createGitHubAccess(options: GitHubAccessOptions): GitHubAccess {
 /** The App when its id and key are set, else the personal token; undefined when neither is. */
 export function githubAccessFromConfig(
   config: Config,
-  extra: Pick<GitHubAccessOptions, 'logger' | 'throttle' | 'retry'> = {},
+  extra: Pick<GitHubAccessOptions, 'logger' | 'throttle' | 'retry' | 'redis'> = {},
 ): GitHubAccess | undefined {
   const { GITHUB_APP_ID, GITHUB_PRIVATE_KEY, GITHUB_TOKEN } = config.secrets;
   const app = Boolean(GITHUB_APP_ID && GITHUB_PRIVATE_KEY);

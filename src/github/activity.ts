@@ -9,8 +9,7 @@
  * is reported in its `error` field so the rest of the digest still goes out; a transient failure
  * (5xx, rate limit, network) is thrown as a retryable DeckhandError so the whole run is retried.
  */
-import { App } from '@octokit/app';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import { DeckhandError } from '../core/index.js';
 import { githubFailure } from './sink.js';
 
@@ -279,46 +278,5 @@ export function emptyActivity(repo: string): RepoActivity {
     closedIssues: [],
     failingChecks: [],
     contributors: [],
-  };
-}
-
-export interface GitHubAppCredentials {
-  appId: string | number;
-  /** PEM; `\n` escapes are turned into newlines. */
-  privateKey: string;
-  /** GitHub Enterprise Server or a test server, e.g. https://ghe.example.com/api/v3. */
-  baseUrl?: string | undefined;
-}
-
-/**
- * An Octokit per repository owner, authenticated as the App's installation on that owner (looked up
- * once per owner, then cached; tokens refresh themselves).
- */
-export function appOctokitFor(credentials: GitHubAppCredentials): (repo: string) => Promise<Octokit> {
-  const RestOctokit = credentials.baseUrl
-    ? Octokit.defaults({ baseUrl: credentials.baseUrl.replace(/\/+$/, '') })
-    : Octokit;
-  const app = new App({
-    appId: credentials.appId,
-    privateKey: credentials.privateKey.replace(/\\n/g, '\n'),
-    Octokit: RestOctokit,
-    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-  });
-  const byOwner = new Map<string, Promise<Octokit>>();
-  return (repo: string) => {
-    const [owner = '', name = ''] = repo.split('/');
-    let client = byOwner.get(owner);
-    if (!client) {
-      client = (async () => {
-        const { data } = await app.octokit.request('GET /repos/{owner}/{repo}/installation', {
-          owner,
-          repo: name,
-        });
-        return (await app.getInstallationOctokit(data.id)) as unknown as Octokit;
-      })();
-      client.catch(() => byOwner.delete(owner));
-      byOwner.set(owner, client);
-    }
-    return client;
   };
 }

@@ -5,8 +5,6 @@
  * (⏳ working / ✅ done / ❌ failed). Discussions get the same comment through GraphQL.
  * The caller supplies an installation-authenticated client (see githubInstallationClient).
  */
-import { App } from '@octokit/app';
-import { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import type { NormalizedEvent, PostedReply, ReplySink, ReplyStatus } from '../core/index.js';
 import {
@@ -19,6 +17,7 @@ import {
   truncateText,
   withRetries,
 } from '../core/index.js';
+import { createGitHubAccess, type GitHubAccessOptions, sinkClientFor } from './access.js';
 
 /** What the sink needs from Octokit: `octokit.request` fits. */
 export interface GitHubClient {
@@ -206,18 +205,18 @@ export function createGitHubSink(event: NormalizedEvent, options: GitHubSinkOpti
   };
 }
 
-export interface GitHubInstallationOptions {
+export interface GitHubInstallationOptions
+  extends Pick<GitHubAccessOptions, 'baseUrl' | 'logger' | 'throttle' | 'redis'> {
   appId: string | number;
   /** PEM; `\n` escapes (common when the key sits in an environment variable) are turned into newlines. */
   privateKey: string;
   installationId: string | number;
-  /** GitHub Enterprise Server or a test server, e.g. https://ghe.example.com/api/v3. */
-  baseUrl?: string;
 }
 
 /**
- * A client acting as the App's installation. The installation token is fetched on the first request
- * and refreshed by @octokit/auth-app when it expires.
+ * A client acting as the App's installation: the GitHubOctokit of createGitHubAccess, as every other
+ * GitHub client. The installation token is fetched on the first request and refreshed by
+ * @octokit/auth-app when it expires.
  */
 export function githubInstallationClient(options: GitHubInstallationOptions): GitHubClient {
   const installationId = Number(options.installationId);
@@ -227,25 +226,6 @@ export function githubInstallationClient(options: GitHubInstallationOptions): Gi
       `"${options.installationId}" is not a GitHub App installation id.`,
     );
   }
-  const app = new App({
-    appId: options.appId,
-    privateKey: options.privateKey.replace(/\\n/g, '\n'),
-    Octokit: options.baseUrl ? Octokit.defaults({ baseUrl: options.baseUrl.replace(/\/+$/, '') }) : Octokit,
-    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-  });
-  let installation: ReturnType<typeof app.getInstallationOctokit> | undefined;
-  return {
-    async request(route: string, params: object): Promise<{ data: unknown }> {
-      installation ??= app.getInstallationOctokit(installationId);
-      let octokit: Awaited<typeof installation>;
-      try {
-        octokit = await installation;
-      } catch (error) {
-        installation = undefined;
-        throw error;
-      }
-      const response = await octokit.request(route, params as Record<string, unknown>);
-      return { data: response.data as unknown };
-    },
-  };
+  const { installationId: _installation, ...access } = options;
+  return sinkClientFor(createGitHubAccess(access), String(installationId));
 }

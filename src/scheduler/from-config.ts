@@ -2,11 +2,13 @@
  * A scheduler assembled from config: posting with the Slack/Discord bot tokens, GitHub through the
  * App's installations, the `digests` settings, and the digests defined in config synced first.
  */
+import type { Redis } from 'ioredis';
 import type { Config, Logger } from '../core/index.js';
-import { appOctokitFor } from '../github/index.js';
+import { githubAccessFromConfig } from '../github/index.js';
 import type { Store } from '../store/index.js';
 import type { Summarise } from './compose.js';
 import { syncConfigSchedules } from './config-schedules.js';
+import { githubOctokitFor } from './ports.js';
 import { createDigestPoster } from './post.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
 
@@ -18,9 +20,14 @@ export interface SchedulerFromConfigOptions {
   reapContainers?: SchedulerOptions['reapContainers'];
   onTaskGaveUp?: SchedulerOptions['onTaskGaveUp'];
   onOutcome?: SchedulerOptions['onOutcome'];
-  /** Reads repositories for digests; default: the GitHub App's installation on each repo's owner. */
+  /**
+   * Reads repositories for digests; default: the GitHub access from config (the App's installation on
+   * each repository, or GITHUB_TOKEN), made like every other GitHub client.
+   */
   octokitFor?: SchedulerOptions['octokitFor'];
-  /** Where SLACK_API_URL, DISCORD_API_URL and GITHUB_API_URL are read (default process.env). */
+  /** Shares the default GitHub client's throttling with other processes (REDIS_URL). */
+  redis?: Redis;
+  /** Where SLACK_API_URL and DISCORD_API_URL are read (default process.env); GitHub's is config's. */
   env?: Record<string, string | undefined>;
 }
 
@@ -30,12 +37,9 @@ export async function schedulerFromConfig(options: SchedulerFromConfigOptions): 
   const secrets = config.secrets;
   await syncConfigSchedules(store, config.digests.schedules);
   let octokitFor: SchedulerOptions['octokitFor'] = options.octokitFor;
-  if (!octokitFor && secrets.GITHUB_APP_ID && secrets.GITHUB_PRIVATE_KEY) {
-    octokitFor = appOctokitFor({
-      appId: secrets.GITHUB_APP_ID,
-      privateKey: secrets.GITHUB_PRIVATE_KEY,
-      baseUrl: env.GITHUB_API_URL || undefined,
-    });
+  if (!octokitFor) {
+    const access = githubAccessFromConfig(config, { logger, redis: options.redis });
+    if (access) octokitFor = githubOctokitFor(access);
   }
   const d = config.digests;
   return createScheduler({

@@ -3,7 +3,9 @@ import { Octokit } from '@octokit/rest';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { isDeckhandError } from '../../src/core/errors.js';
-import { appOctokitFor, collectActivity, collectRepoActivity } from '../../src/github/activity.js';
+import { collectActivity, collectRepoActivity } from '../../src/github/activity.js';
+import { createGitHubAccess } from '../../src/github/index.js';
+import { githubOctokitFor } from '../../src/scheduler/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 
 useNockForThirdPartyApis();
@@ -200,12 +202,16 @@ describe('repository activity over a time window', () => {
       .reply(201, { token: 'ghs_digestInstallationToken000000000000', expires_at: '2099-01-01T00:00:00Z' })
       .get(REPO)
       .matchHeader('authorization', 'token ghs_digestInstallationToken000000000000')
-      .reply(200, { default_branch: 'main' });
-    const octokitFor = appOctokitFor({ appId: 1, privateKey });
+      .reply(200, { default_branch: 'main' })
+      .get('/repos/acme/other/installation')
+      .reply(200, { id: 4242 });
+    // The digest's client is the one `deckhand start` makes: the GitHub access, per installation.
+    const octokitFor = githubOctokitFor(createGitHubAccess({ appId: 1, privateKey }));
     const octokit = await octokitFor('acme/rocket');
     const { data } = await octokit.request('GET /repos/{owner}/{repo}', { owner: 'acme', repo: 'rocket' });
     expect(data.default_branch).toBe('main');
-    expect(await octokitFor('acme/other')).toBe(octokit); // one installation lookup per owner
+    // Another repository of the same installation: the same client, and no new installation token.
+    expect(await octokitFor('acme/other')).toBe(octokit);
     expect(scope.isDone()).toBe(true);
   });
 });

@@ -39,9 +39,17 @@ function issueEvent(replyTo: Record<string, string> = {}): NormalizedEvent {
   };
 }
 
-/** The installation-authenticated client the factory would build, against nock. */
+/**
+ * The installation-authenticated client the factory would build, against nock. Throttling is off so
+ * what these tests see is the sink's own Retry-After and backoff handling, not the throttling plugin's.
+ */
 function client(): GitHubClient {
-  return githubInstallationClient({ appId: 123, privateKey, installationId: 777 });
+  return githubInstallationClient({
+    appId: 123,
+    privateKey,
+    installationId: 777,
+    throttle: { enabled: false },
+  });
 }
 
 function tokenScope() {

@@ -9,6 +9,7 @@
  * before every use. An entry is dropped when this process loses a numbering race (another process
  * wrote a number this copy never saw) and ages out, so a purge of old messages is not resurrected.
  */
+import { LRUCache } from 'lru-cache';
 import type { StoredMessage } from './thread-window.js';
 
 export interface CachedThread {
@@ -20,7 +21,6 @@ export interface CachedThread {
 
 interface Entry extends CachedThread {
   chars: number;
-  at: number;
 }
 
 export interface ThreadCacheOptions {
@@ -40,64 +40,38 @@ function sizeOf(message: StoredMessage): number {
 }
 
 export function createThreadCache(options: ThreadCacheOptions) {
-  const maxThreads = options.maxThreads ?? 1000;
-  const maxChars = options.maxChars ?? 64_000_000;
-  const ttlMs = options.ttlMs ?? 5 * 60_000;
-  const entries = new Map<string, Entry>();
-  let chars = 0;
+  // Least recently used threads go first, past maxThreads or maxChars; entries age out after ttlMs
+  // from their last write (a get does not renew it), so a purge is not resurrected.
+  const entries = new LRUCache<string, Entry>({
+    max: options.maxThreads ?? 1000,
+    maxSize: options.maxChars ?? 64_000_000,
+    sizeCalculation: (entry) => Math.max(1, entry.chars),
+    ttl: options.ttlMs ?? 5 * 60_000,
+  });
 
-  function drop(key: string): void {
-    const entry = entries.get(key);
-    if (!entry) return;
-    chars -= entry.chars;
-    entries.delete(key);
-  }
-
-  function evict(): void {
-    while (entries.size > maxThreads || (chars > maxChars && entries.size > 0)) {
-      const oldest = entries.keys().next().value;
-      if (oldest === undefined) return;
-      drop(oldest);
-    }
-  }
-
-  function trim(entry: Entry): void {
+  function trimmed(entry: Entry): Entry {
     const over = entry.messages.length - options.keep;
-    if (over <= 0) return;
-    for (const m of entry.messages.slice(0, over)) entry.chars -= sizeOf(m);
-    entry.messages = entry.messages.slice(over);
-    entry.olderBeyond = true;
+    if (over <= 0) return entry;
+    let chars = entry.chars;
+    for (const m of entry.messages.slice(0, over)) chars -= sizeOf(m);
+    return { ...entry, messages: entry.messages.slice(over), olderBeyond: true, chars };
   }
 
   return {
     /** The thread as this process last saw it, if it did lately; the caller still checks seq+1. */
     get(key: string): CachedThread | undefined {
-      const entry = entries.get(key);
-      if (!entry) return undefined;
-      if (Date.now() - entry.at > ttlMs) {
-        drop(key);
-        return undefined;
-      }
-      // Most recently used last, so eviction takes the least recent.
-      entries.delete(key);
-      entries.set(key, entry);
-      return entry;
+      return entries.get(key);
     },
 
     /** Replaces the copy with what a read of the store returned. */
     set(key: string, thread: CachedThread): void {
-      drop(key);
       const messages = thread.messages.slice(-options.keep);
-      const entry: Entry = {
+      entries.set(key, {
         seq: thread.seq,
         messages,
         olderBeyond: thread.olderBeyond || messages.length < thread.messages.length,
         chars: messages.reduce((n, m) => n + sizeOf(m), 0),
-        at: Date.now(),
-      };
-      entries.set(key, entry);
-      chars += entry.chars;
-      evict();
+      });
     },
 
     /**
@@ -108,20 +82,24 @@ export function createThreadCache(options: ThreadCacheOptions) {
       const entry = entries.get(key);
       if (!entry) return;
       if (message.seq !== entry.seq + 1) {
-        drop(key);
+        entries.delete(key);
         return;
       }
-      const before = entry.chars;
-      entry.seq = message.seq;
-      entry.messages.push(message);
-      entry.chars += sizeOf(message);
-      trim(entry);
-      entry.at = Date.now();
-      chars += entry.chars - before;
-      evict();
+      // Set again: its size changed, and its age starts over.
+      entries.set(
+        key,
+        trimmed({
+          ...entry,
+          seq: message.seq,
+          messages: [...entry.messages, message],
+          chars: entry.chars + sizeOf(message),
+        }),
+      );
     },
 
-    drop,
+    drop(key: string): void {
+      entries.delete(key);
+    },
   };
 }
 

@@ -15,7 +15,9 @@
  * own copy of the threads it works on (thread-cache.ts), checked by one `_id` read of the next
  * number; an agent turn then reads no window at all (turn bench overhead p50 11 ms -> 2.6 ms).
  */
+
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { Types } from 'mongoose';
 import { isDuplicateKeyError, toStoreError } from '../errors.js';
 import type { MessageDoc, Models, ThreadWindowDoc } from '../models/index.js';
@@ -162,10 +164,8 @@ export function threadWindows(models: Models) {
   }
 
   /** What this process last saw of a conversation: the next number to try, and when lastMessageAt was written. */
-  const seen = new Map<string, { seq: number; touchedAt: number }>();
+  const seen = new LRUCache<string, { seq: number; touchedAt: number }>({ max: SEEN_CONVERSATIONS });
   function remember(key: string, seq: number, touchedAt: number): void {
-    seen.delete(key);
-    if (seen.size >= SEEN_CONVERSATIONS) seen.delete(seen.keys().next().value ?? '');
     seen.set(key, { seq, touchedAt });
   }
   const cache = createThreadCache({ keep: WINDOW_MESSAGES });
