@@ -1,8 +1,8 @@
 /**
  * Posts a composed digest into its channel: Slack chat.postMessage with blocks, or a Discord channel
- * message with an embed. Transient failures (429, 5xx, network) are retried inside one attempt with
- * backoff (the shared sink-http loop); what still fails fails the attempt, and the runner retries it
- * later and finally reports it in the channel.
+ * message with an embed. Transient failures (429, 5xx, network) are retried inside one attempt (Slack:
+ * the shared sink-http loop; Discord: @discordjs/rest, see discord-digest.ts); what still fails fails
+ * the attempt, and the runner retries it later and finally reports it in the channel.
  *
  * Discord gets a nonce derived from the run with enforce_nonce, so a retry after a lost answer does
  * not post twice. Slack has no such key; the run log keeps the window for that small.
@@ -13,7 +13,6 @@ import type { Logger } from '../core/index.js';
 import {
   type Attempt,
   DeckhandError,
-  DISCORD_API_URL,
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
@@ -23,6 +22,7 @@ import {
 } from '../core/index.js';
 import type { Platform } from '../store/index.js';
 import type { ComposedDigest } from './compose.js';
+import { createDiscordChannelPost, type DiscordChannelPost } from './discord-digest.js';
 
 export interface DigestTarget {
   platform: Platform;
@@ -56,7 +56,6 @@ export interface DigestPosterOptions {
 }
 
 const slackAnswer = z.object({ ok: z.boolean(), error: z.string().optional(), ts: z.string().optional() });
-const discordAnswer = z.object({ id: z.string() });
 const SLACK_RETRYABLE = new Set([
   'ratelimited',
   'rate_limited',
@@ -71,7 +70,8 @@ function discordNonce(key: string): string {
 
 export function createDigestPoster(options: DigestPosterOptions): DigestPoster {
   const slackBase = (options.slackApiUrl || SLACK_API_URL).replace(/\/+$/, '');
-  const discordBase = (options.discordApiUrl || DISCORD_API_URL).replace(/\/+$/, '');
+  /** Made on the first Discord post, so its rate-limit buckets serve every later one. */
+  let discordPost: DiscordChannelPost | undefined;
   const retry = options.retry ?? {};
 
   async function slack(channel: string, body: Record<string, unknown>, timeoutMs?: number): Promise<string> {
@@ -118,30 +118,11 @@ export function createDigestPoster(options: DigestPosterOptions): DigestPoster {
     if (!token) {
       throw new DeckhandError('NOT_CONFIGURED', 'Discord digests need DISCORD_BOT_TOKEN; it is not set.');
     }
-    return withRetries(
-      'Discord channel message',
-      async (): Promise<Attempt<string>> => {
-        const response = await sendJson(`${discordBase}/channels/${encodeURIComponent(channel)}/messages`, {
-          method: 'POST',
-          headers: { authorization: `Bot ${token}` },
-          body: { allowed_mentions: { parse: [] }, ...body },
-          timeoutMs: Math.min(retry.timeoutMs ?? 15_000, timeoutMs ?? Number.POSITIVE_INFINITY),
-        });
-        if (response.status === 200 || response.status === 201) {
-          const answer = discordAnswer.safeParse(response.body);
-          return { ok: true, value: answer.success ? answer.data.id : '' };
-        }
-        const retryAfter = z.object({ retry_after: z.number() }).safeParse(response.body).data?.retry_after;
-        return {
-          ok: false,
-          retry: isRetryableStatus(response.status),
-          reason: `HTTP ${response.status}`,
-          retryAfterMs:
-            parseRetryAfter(response.headers.get('retry-after')) ??
-            (retryAfter === undefined ? undefined : Math.ceil(retryAfter * 1000)),
-        };
-      },
-      retry,
+    discordPost ??= createDiscordChannelPost({ botToken: token, apiUrl: options.discordApiUrl, retry });
+    return discordPost(
+      channel,
+      { allowed_mentions: { parse: [] }, ...body },
+      Math.min(retry.timeoutMs ?? 15_000, timeoutMs ?? Number.POSITIVE_INFINITY),
     );
   }
 

@@ -94,21 +94,30 @@ describe('Discord reply sink', () => {
   });
 
   it('retries a 429 after retry_after and succeeds', async () => {
-    const waits: number[] = [];
+    // The REST client waits the 429 out itself; the wait shows as the gap between the two requests.
+    const at: number[] = [];
     nock(DISCORD)
       .patch(`${WEBHOOK}/messages/@original`)
-      .reply(
-        429,
-        { message: 'You are being rate limited.', retry_after: 0.25, global: false },
-        { 'Retry-After': '1' },
-      )
+      .reply(() => {
+        at.push(Date.now());
+        return [
+          429,
+          { message: 'You are being rate limited.', retry_after: 0.25, global: false },
+          // Far from the body's 250 ms: had the header been used, the gap would show it.
+          { 'Retry-After': '30' },
+        ];
+      })
       .patch(`${WEBHOOK}/messages/@original`)
-      .reply(200, { id: '1' });
-    const sink = createDiscordSink(interactionEvent(), {
-      retry: { sleep: async (ms) => void waits.push(ms) },
-    });
+      .reply(() => {
+        at.push(Date.now());
+        return [200, { id: '1' }];
+      });
+    const sink = createDiscordSink(interactionEvent(), { retry: noWait });
     expect(await sink.post('hi')).toEqual({ id: '1' });
-    expect(waits).toEqual([250]);
+    const waited = (at[1] ?? 0) - (at[0] ?? 0);
+    // retry_after from the body (250 ms), not the header (30 s).
+    expect(waited).toBeGreaterThanOrEqual(240);
+    expect(waited).toBeLessThan(15_000);
   });
 
   it('gives up after 3 server errors without the interaction token in the error', async () => {

@@ -3,69 +3,62 @@
  * (`deckhand discord register-commands`), answering a gateway interaction with a deferred response,
  * and reading the application's flags to tell whether the privileged Message Content intent is on.
  */
+import {
+  ApplicationCommandOptionType,
+  ApplicationCommandType,
+  ApplicationFlags,
+  InteractionContextType,
+  type RESTPostAPIApplicationCommandsJSONBody,
+  type RESTPutAPIApplicationCommandsJSONBody,
+  Routes,
+} from 'discord-api-types/v10';
 import { z } from 'zod';
-import { DeckhandError, type RetryOptions, sendJson, withRetries } from '../../core/index.js';
-import { DISCORD_API_URL } from './sink.js';
+import { DeckhandError, type RetryOptions } from '../../core/index.js';
+import { createDiscordClient } from './rest.js';
 
 /** Application flags: the Message Content intent, approved (verified apps) or limited (< 100 servers). */
-export const GATEWAY_MESSAGE_CONTENT = 1 << 18;
-export const GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19;
+export const GATEWAY_MESSAGE_CONTENT = ApplicationFlags.GatewayMessageContent;
+export const GATEWAY_MESSAGE_CONTENT_LIMITED = ApplicationFlags.GatewayMessageContentLimited;
 
 export interface DiscordRestOptions {
   apiUrl?: string | undefined;
   retry?: RetryOptions;
 }
 
-const base = (options: DiscordRestOptions) => (options.apiUrl || DISCORD_API_URL).replace(/\/+$/, '');
-
-async function discordCall<T>(
-  what: string,
-  url: string,
-  init: { method: string; body?: unknown; botToken?: string | undefined },
-  schema: z.ZodType<T>,
-  retry: RetryOptions = {},
-): Promise<T> {
-  return withRetries(
-    what,
-    async () => {
-      const response = await sendJson(url, {
-        method: init.method,
-        headers: init.botToken ? { authorization: `Bot ${init.botToken}` } : {},
-        body: init.body,
-        timeoutMs: retry.timeoutMs,
-      });
-      if (response.status >= 200 && response.status < 300) {
-        const parsed = schema.safeParse(response.body ?? {});
-        if (parsed.success) return { ok: true as const, value: parsed.data };
-        return { ok: false as const, retry: false, reason: 'unexpected response shape' };
-      }
-      const detail = z.object({ message: z.string() }).safeParse(response.body).data?.message;
-      const wait = z.object({ retry_after: z.number() }).safeParse(response.body).data?.retry_after;
-      return {
-        ok: false as const,
-        retry: response.status === 429 || response.status >= 500,
-        reason: `HTTP ${response.status}${detail ? ` (${detail})` : ''}`,
-        retryAfterMs: wait === undefined ? undefined : Math.ceil(wait * 1000),
-      };
-    },
-    retry,
-  );
+/** Parses a successful answer; a shape Discord would not send is not worth retrying. */
+function answer<T>(what: string, schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  throw new DeckhandError('UPSTREAM_FAILED', `${what} failed: unexpected response shape.`, {
+    retryable: false,
+  });
 }
 
 /** The commands Deckhand registers: `/deckhand text:…` and the message menu "Ask Deckhand". */
-export function deckhandCommandDefinitions(commandName: string): Record<string, unknown>[] {
+export function deckhandCommandDefinitions(commandName: string): RESTPostAPIApplicationCommandsJSONBody[] {
+  // Usable in servers, in DMs with the bot, and in private channels where the app is installed.
+  const contexts = [
+    InteractionContextType.Guild,
+    InteractionContextType.BotDM,
+    InteractionContextType.PrivateChannel,
+  ];
   return [
     {
       name: commandName,
-      type: 1,
+      type: ApplicationCommandType.ChatInput,
       description: 'Ask Deckhand, or run a command: help, status, run python …, cancel',
       options: [
-        { type: 3, name: 'text', description: 'What to ask or do', required: false, max_length: 6000 },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'text',
+          description: 'What to ask or do',
+          required: false,
+          max_length: 6000,
+        },
       ],
-      // Usable in servers, in DMs with the bot, and in private channels where the app is installed.
-      contexts: [0, 1, 2],
+      contexts,
     },
-    { name: 'Ask Deckhand', type: 3, contexts: [0, 1, 2] },
+    { name: 'Ask Deckhand', type: ApplicationCommandType.Message, contexts },
   ];
 }
 
@@ -82,14 +75,16 @@ export async function registerDiscordCommands(input: RegisterCommandsInput): Pro
   if (!/^\d+$/.test(input.applicationId)) {
     throw new DeckhandError('CONFIG_INVALID', 'DISCORD_APPLICATION_ID must be the numeric Application ID.');
   }
-  const scope = input.guildId ? `/guilds/${encodeURIComponent(input.guildId)}` : '';
-  const url = `${base(input)}/applications/${input.applicationId}${scope}/commands`;
-  const registered = await discordCall(
-    'Discord command registration',
-    url,
-    { method: 'PUT', body: deckhandCommandDefinitions(input.commandName), botToken: input.botToken },
+  const what = 'Discord command registration';
+  const route = input.guildId
+    ? Routes.applicationGuildCommands(input.applicationId, input.guildId)
+    : Routes.applicationCommands(input.applicationId);
+  const body: RESTPutAPIApplicationCommandsJSONBody = deckhandCommandDefinitions(input.commandName);
+  const client = createDiscordClient({ apiUrl: input.apiUrl, botToken: input.botToken, retry: input.retry });
+  const registered = answer(
+    what,
     z.array(z.object({ id: z.string(), name: z.string() })),
-    input.retry,
+    await client.request(what, 'put', route, { body }),
   );
   return registered.map((command) => command.name);
 }
@@ -100,13 +95,12 @@ export async function respondToInteraction(
   body: unknown,
   options: DiscordRestOptions = {},
 ): Promise<void> {
-  const url = `${base(options)}/interactions/${encodeURIComponent(interaction.id)}/${encodeURIComponent(interaction.token)}/callback`;
-  await discordCall(
+  // The interaction token authorises the callback; the bot token is not sent.
+  await createDiscordClient(options).request(
     'Discord interaction response',
-    url,
-    { method: 'POST', body },
-    z.unknown(),
-    options.retry,
+    'post',
+    Routes.interactionCallback(interaction.id, interaction.token),
+    { auth: false, body },
   );
 }
 
@@ -115,12 +109,16 @@ export async function messageContentIntent(
   botToken: string,
   options: DiscordRestOptions = {},
 ): Promise<'enabled' | 'disabled'> {
-  const app = await discordCall(
-    'Discord application lookup',
-    `${base(options)}/applications/@me`,
-    { method: 'GET', botToken },
+  const what = 'Discord application lookup';
+  const client = createDiscordClient({
+    apiUrl: options.apiUrl,
+    botToken,
+    retry: { tries: 1, ...options.retry },
+  });
+  const app = answer(
+    what,
     z.object({ flags: z.number().int().default(0) }),
-    { tries: 1, ...options.retry },
+    await client.request(what, 'get', Routes.currentApplication()),
   );
   return app.flags & (GATEWAY_MESSAGE_CONTENT | GATEWAY_MESSAGE_CONTENT_LIMITED) ? 'enabled' : 'disabled';
 }

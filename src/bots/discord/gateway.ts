@@ -11,6 +11,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { Client, GatewayIntentBits, Partials } from 'discord.js';
+import { InteractionResponseType } from 'discord-api-types/v10';
 import type { Logger, NormalizedEvent, ParseOutcome } from '../../core/index.js';
 import { isIngressError } from '../../core/index.js';
 import type { IngestResult } from '../pipeline.js';
@@ -91,7 +92,7 @@ export async function handleGatewayDispatch(packet: GatewayDispatch, deps: Gatew
     } else if (outcome.kind === 'event') {
       await deps.ingest(outcome.event);
       // Deferred: Discord shows "thinking…" until the worker edits the response.
-      await deps.respond(interaction, { type: 5 });
+      await deps.respond(interaction, { type: InteractionResponseType.DeferredChannelMessageWithSource });
     }
   }
 }

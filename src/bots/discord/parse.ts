@@ -3,6 +3,7 @@
  * (`/deckhand …`) and message components (buttons, selects) -> events. Call verifyDiscordSignature first.
  * https://discord.com/developers/docs/interactions/receiving-and-responding
  */
+import { InteractionResponseType, MessageFlags } from 'discord-api-types/v10';
 import { z } from 'zod';
 import type { ParseOutcome } from '../../core/index.js';
 import {
@@ -146,7 +147,7 @@ export function parseDiscordInteraction(
   assertBodySize(rawBody);
   const body = parseJson(rawBody.toString('utf8'), 'Discord interaction');
   const { type } = parseWith(z.object({ type: z.number().int() }), body, 'Discord interaction');
-  if (type === DiscordInteractionType.PING) return respond(200, { type: 1 });
+  if (type === DiscordInteractionType.PING) return respond(200, { type: InteractionResponseType.Pong });
   if (
     type !== DiscordInteractionType.APPLICATION_COMMAND &&
     type !== DiscordInteractionType.MESSAGE_COMPONENT
@@ -167,7 +168,10 @@ export function parseDiscordInteraction(
   );
   // The user waits on an interaction: answer it ephemerally instead of leaving "interaction failed".
   if (refusal)
-    return respond(200, { type: 4, data: { content: 'Deckhand does not answer here.', flags: 64 } });
+    return respond(200, {
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { content: 'Deckhand does not answer here.', flags: MessageFlags.Ephemeral },
+    });
 
   const common = {
     platform: 'discord' as const,

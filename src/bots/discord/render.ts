@@ -3,6 +3,7 @@
  * reopened across parts), a code-run result as one embed (title, output, green or red), buttons as
  * components whose custom_id carries the command. Model output never pings anyone.
  */
+import { ButtonStyle, ComponentType } from 'discord-api-types/v10';
 import type { ReplyAction } from '../../core/index.js';
 import { splitMessage } from '../../core/index.js';
 import { DISCORD_ACTION_PREFIX } from './parse.js';
@@ -38,12 +39,18 @@ function resultEmbed(text: string): Record<string, unknown> | undefined {
 function components(actions: ReplyAction[]): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   const buttons = actions.slice(0, 25).map((action) => ({
-    type: 2,
-    style: action.style === 'danger' ? 4 : action.style === 'primary' ? 1 : 2,
+    type: ComponentType.Button,
+    style:
+      action.style === 'danger'
+        ? ButtonStyle.Danger
+        : action.style === 'primary'
+          ? ButtonStyle.Primary
+          : ButtonStyle.Secondary,
     label: action.label.slice(0, 80),
     custom_id: `${DISCORD_ACTION_PREFIX}${action.command}`.slice(0, 100),
   }));
-  for (let i = 0; i < buttons.length; i += 5) rows.push({ type: 1, components: buttons.slice(i, i + 5) });
+  for (let i = 0; i < buttons.length; i += 5)
+    rows.push({ type: ComponentType.ActionRow, components: buttons.slice(i, i + 5) });
   return rows;
 }
 

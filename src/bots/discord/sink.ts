@@ -4,23 +4,21 @@
  * message id. Events without an interaction token (messages through the gateway) are answered in the
  * channel with the bot token, as a reply to the triggering message, with reactions for status.
  * Text over 2,000 characters becomes several messages; edits of one message are throttled.
- * Interaction tokens are part of the URL: they never appear in errors or logs.
+ * Interaction tokens are part of the URL: they never appear in errors or logs. Calls go through
+ * @discordjs/rest (rest.ts): its rate-limit buckets, 429 waits and 5xx retries.
  */
+import { Routes } from 'discord-api-types/v10';
 import { z } from 'zod';
 import type { NormalizedEvent, PostedReply, ReplyOptions, ReplySink, ReplyStatus } from '../../core/index.js';
 import {
-  type Attempt,
   createEditThrottle,
   DeckhandError,
   DISCORD_API_URL,
-  isRetryableStatus,
-  parseRetryAfter,
   type RetryOptions,
   type SinkLogger,
-  sendJson,
-  withRetries,
 } from '../../core/index.js';
 import { type DiscordPayload, renderDiscordReply } from './render.js';
+import { createDiscordClient, type DiscordMethod } from './rest.js';
 
 export { DISCORD_MAX_CONTENT } from './render.js';
 export { DISCORD_API_URL };
@@ -57,11 +55,6 @@ export function neutralizeDiscordBroadcasts(text: string): string {
 }
 
 const messageSchema = z.object({ id: z.string().min(1) });
-const errorSchema = z.object({
-  message: z.string().optional(),
-  code: z.number().optional(),
-  retry_after: z.number().optional(),
-});
 
 /** How a reply's messages are created, edited and removed: interaction webhook or channel. */
 interface Transport {
@@ -73,7 +66,6 @@ interface Transport {
 }
 
 export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOptions): ReplySink {
-  const apiUrl = (options.apiUrl ?? DISCORD_API_URL).replace(/\/+$/, '');
   const { replyTo } = event;
   const retry = options.retry ?? {};
   const throttle = createEditThrottle({
@@ -82,38 +74,18 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
     ...(retry.sleep ? { sleep: retry.sleep } : {}),
   });
 
+  const client = createDiscordClient({ apiUrl: options.apiUrl, botToken: options.botToken, retry });
+
+  /** One REST call; `auth` false for interaction webhooks, which the interaction token authorises. */
   async function call<T>(
     what: string,
-    method: string,
-    path: string,
-    body: Record<string, unknown> | undefined,
+    method: DiscordMethod,
+    route: `/${string}`,
+    body: DiscordPayload | undefined,
     read: (body: unknown) => T,
     auth: boolean,
   ): Promise<T> {
-    return withRetries(
-      what,
-      async (): Promise<Attempt<T>> => {
-        const response = await sendJson(`${apiUrl}${path}`, {
-          method,
-          headers: auth && options.botToken ? { authorization: `Bot ${options.botToken}` } : {},
-          body,
-          timeoutMs: retry.timeoutMs,
-        });
-        if (response.status >= 200 && response.status < 300) return { ok: true, value: read(response.body) };
-        const error = errorSchema.safeParse(response.body).data;
-        const bodyWait = error?.retry_after === undefined ? undefined : Math.ceil(error.retry_after * 1000);
-        const detail = error?.message
-          ? ` (${error.message}${error.code === undefined ? '' : `, code ${error.code}`})`
-          : '';
-        return {
-          ok: false,
-          retry: isRetryableStatus(response.status),
-          reason: `HTTP ${response.status}${detail}`,
-          retryAfterMs: bodyWait ?? parseRetryAfter(response.headers.get('retry-after')),
-        };
-      },
-      retry,
-    );
+    return read(await client.request(what, method, route, { auth, ...(body ? { body } : {}) }));
   }
 
   const messageId = (body: unknown): string => {
@@ -130,15 +102,18 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
   const interactionToken = replyTo.interactionToken;
   const applicationId = replyTo.applicationId ?? options.applicationId;
   if (interactionToken && applicationId) {
-    const webhook = `/webhooks/${encodeURIComponent(applicationId)}/${encodeURIComponent(interactionToken)}`;
+    // Routes percent-encodes its arguments; `@original` is kept literal, as Discord documents it.
+    const webhook = Routes.webhook(applicationId, interactionToken) as `/${string}`;
+    const original: `/${string}` = `${webhook}/messages/@original`;
     let originalId: string | undefined;
-    const target = (id: string) => (id === originalId ? '@original' : encodeURIComponent(id));
+    const target = (id: string) =>
+      id === originalId ? original : Routes.webhookMessage(applicationId, interactionToken, id);
     transport = {
       async first(payload) {
         const id = await call(
           'Discord edit of the deferred response',
-          'PATCH',
-          `${webhook}/messages/@original`,
+          'patch',
+          original,
           payload,
           (body) => messageSchema.safeParse(body).data?.id ?? '@original',
           false,
@@ -146,18 +121,9 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
         originalId = id;
         return id;
       },
-      next: (payload) => call('Discord follow-up message', 'POST', webhook, payload, messageId, false),
-      edit: (id, payload) =>
-        call('Discord message edit', 'PATCH', `${webhook}/messages/${target(id)}`, payload, nothing, false),
-      remove: (id) =>
-        call(
-          'Discord message delete',
-          'DELETE',
-          `${webhook}/messages/${target(id)}`,
-          undefined,
-          nothing,
-          false,
-        ),
+      next: (payload) => call('Discord follow-up message', 'post', webhook, payload, messageId, false),
+      edit: (id, payload) => call('Discord message edit', 'patch', target(id), payload, nothing, false),
+      remove: (id) => call('Discord message delete', 'delete', target(id), undefined, nothing, false),
     };
     // The deferred "thinking…" response already shows the user something is happening.
     status = async () => {};
@@ -168,11 +134,11 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
         'Replying to a Discord message outside an interaction needs DISCORD_BOT_TOKEN.',
       );
     }
-    const channel = encodeURIComponent(replyTo.channel ?? event.channelId);
+    const channel = replyTo.channel ?? event.channelId;
     const original = replyTo.messageId;
-    const messages = `/channels/${channel}/messages`;
+    const message = (id: string) => Routes.channelMessage(channel, id);
     const post = (payload: DiscordPayload) =>
-      call('Discord channel message', 'POST', messages, payload, messageId, true);
+      call('Discord channel message', 'post', Routes.channelMessages(channel), payload, messageId, true);
     transport = {
       // The first message answers the one that asked, so the conversation reads as a reply.
       first: (payload) =>
@@ -182,35 +148,18 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
             : payload,
         ),
       next: post,
-      edit: (id, payload) =>
-        call(
-          'Discord message edit',
-          'PATCH',
-          `${messages}/${encodeURIComponent(id)}`,
-          payload,
-          nothing,
-          true,
-        ),
-      remove: (id) =>
-        call(
-          'Discord message delete',
-          'DELETE',
-          `${messages}/${encodeURIComponent(id)}`,
-          undefined,
-          nothing,
-          true,
-        ),
+      edit: (id, payload) => call('Discord message edit', 'patch', message(id), payload, nothing, true),
+      remove: (id) => call('Discord message delete', 'delete', message(id), undefined, nothing, true),
     };
     status = async (next: ReplyStatus) => {
       if (!original) return;
-      const reaction = (emoji: string) =>
-        `${messages}/${encodeURIComponent(original)}/reactions/${encodeURIComponent(emoji)}/@me`;
-      await call('Discord reaction', 'PUT', reaction(REACTIONS[next]), undefined, nothing, true);
+      const reaction = (emoji: string) => Routes.channelMessageOwnReaction(channel, original, emoji);
+      await call('Discord reaction', 'put', reaction(REACTIONS[next]), undefined, nothing, true);
       if (next === 'working') return;
       try {
         await call(
           'Discord reaction removal',
-          'DELETE',
+          'delete',
           reaction(REACTIONS.working),
           undefined,
           nothing,

@@ -247,3 +247,24 @@ export function createEditThrottle(options: EditThrottleOptions) {
 }
 
 export type EditThrottle = ReturnType<typeof createEditThrottle>;
+
+/**
+ * A transport for REST clients that wait a 429 out by its Retry-After header (whole seconds), such
+ * as @discordjs/rest: the global fetch, with one adjustment. The client waits a 429 out by its
+ * Retry-After header (whole seconds); Discord's body says `retry_after` to the millisecond, and some
+ * proxies and stand-ins send only the body. The body's value, when there is one, becomes the header.
+ */
+export async function fetchWithBodyRetryAfter(url: string, init: RequestInit): Promise<Response> {
+  const response = await fetch(url, init);
+  if (response.status !== 429) return response;
+  const text = await response.text();
+  let retryAfter: unknown;
+  try {
+    retryAfter = (JSON.parse(text) as { retry_after?: unknown }).retry_after;
+  } catch {
+    // Not JSON: the header, if any, stands.
+  }
+  const headers = new Headers(response.headers);
+  if (typeof retryAfter === 'number' && retryAfter >= 0) headers.set('retry-after', String(retryAfter));
+  return new Response(text, { status: response.status, statusText: response.statusText, headers });
+}
