@@ -18,7 +18,7 @@ module.exports = {
       from: { path: '^src/([^/]+)/' },
       to: { path: '^src/[^/]+/', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
     },
-    ...['slack', 'terminal'].map((adapter) => ({
+    ...['slack', 'discord', 'terminal'].map((adapter) => ({
       name: `${adapter}-adapter-door`,
       comment: `The ${adapter} adapter is imported only through src/bots/${adapter}/index.ts.`,
       severity: 'error',

@@ -5,8 +5,7 @@
  */
 import type { Config, Logger } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import { startDiscordGateway } from './discord/gateway.js';
-import { createDiscordGatewayParser } from './discord/ingress.js';
+import { createDiscordGatewayParser, startDiscordGateway } from './discord/index.js';
 import type { Pipeline } from './pipeline.js';
 import { createSlackBodyParser, startSlackSocketMode } from './slack/index.js';
 

@@ -1,10 +1,7 @@
 /** The runtime's door: the server, pipeline, worker and router, and the Slack, Discord and terminal adapters. */
 
 export * from './connections.js';
-export * from './discord/application.js';
-export * from './discord/parse.js';
-export * from './discord/sink.js';
-export * from './discord/verify.js';
+export * from './discord/index.js';
 export * from './metrics.js';
 export * from './pipeline.js';
 export * from './router.js';

@@ -19,7 +19,7 @@ import {
 import { parseGitHubWebhook, verifyGitHubSignature } from '../github/index.js';
 import type { Store } from '../store/index.js';
 import { createAdminRouter } from './admin/index.js';
-import { createDiscordRoute } from './discord/ingress.js';
+import { createDiscordRoute } from './discord/index.js';
 import { createMetrics, type Metrics, metricsHandler, routeLabel } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 import { createSlackRoute, mountSlack } from './slack/index.js';

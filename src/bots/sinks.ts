@@ -15,7 +15,7 @@ import type {
 import { isDeckhandError, normalizedEventSchema, DeckhandError as SinkConfigError } from '../core/index.js';
 import { createGitHubSink, type GitHubClient, githubInstallationClient } from '../github/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
-import { createDiscordSink } from './discord/sink.js';
+import { createDiscordSink } from './discord/index.js';
 import { authorizeSlackWorkspace, createSlackSink } from './slack/index.js';
 
 export type SinkFactory = (event: NormalizedEvent) => ReplySink;

@@ -1,0 +1,11 @@
+/**
+ * The Discord adapter's door: interactions over HTTP (signed with the application's Ed25519 key),
+ * the gateway for mentions, DMs and threads, replies through @discordjs/rest, and slash command
+ * registration. The rest of Deckhand imports Discord only from here.
+ */
+export * from './application.js';
+export { startDiscordGateway } from './gateway.js';
+export { createDiscordGatewayParser, createDiscordRoute, discordPolicy } from './ingress.js';
+export * from './parse.js';
+export * from './sink.js';
+export * from './verify.js';
