@@ -9,11 +9,12 @@
  */
 import type { ReplySink } from '../core/index.js';
 import { type Config, DeckhandError, isDeckhandError, type Logger } from '../core/index.js';
-import type { RunResult, SandboxRunner } from '../runners/index.js';
+import type { SandboxRunner } from '../runners/index.js';
 import type { Store } from '../store/index.js';
 import type { GitHubAccess, GitHubOctokitClient } from './access.js';
+import { fenced, scriptFailure, type TestReport, testsSection, VERDICT_TEXT } from './change-report.js';
 import { Checklist } from './checklist.js';
-import { detectTests, type TestVerdict, testVerdict } from './detect-tests.js';
+import { detectTests, testVerdict } from './detect-tests.js';
 import {
   changedPaths,
   cloneBranch,
@@ -66,7 +67,6 @@ export type ChangeResult =
   | { outcome: 'failed'; reason: string };
 
 const BRANCH_PREFIX = 'deckhand/';
-const OUTPUT_TAIL = 3000;
 const MAX_SUMMARY_CHARS = 40_000;
 
 export function botLoginOf(settings: Config['github']): string {
@@ -79,41 +79,6 @@ function authorOf(settings: Config['github']) {
     name: settings.commitName || bot,
     email: settings.commitEmail || `${bot}@users.noreply.github.com`,
   };
-}
-
-function tail(text: string, max = OUTPUT_TAIL): string {
-  const trimmed = text.trimEnd();
-  return trimmed.length > max ? `…${trimmed.slice(-max)}` : trimmed;
-}
-
-function fenced(text: string, lang = ''): string {
-  const fence = text.includes('```') ? '~~~~' : '```';
-  return `${fence}${lang}\n${text}\n${fence}`;
-}
-
-const VERDICT_TEXT: Record<TestVerdict, string> = {
-  passed: '✅ passed',
-  failed: '❌ failed',
-  'not run': '⚠️ could not run',
-  'timed out': '⏱️ timed out',
-};
-
-interface TestReport {
-  label: string;
-  verdict: TestVerdict;
-  result: RunResult;
-}
-
-function testsSection(report: TestReport | undefined): string {
-  if (!report)
-    return '**Tests:** none detected (no package.json test script, pytest, go.mod or Makefile `test` target).';
-  const output = tail(`${report.result.stdout}${report.result.stderr ? `\n${report.result.stderr}` : ''}`);
-  return [
-    `**Tests** (\`${report.label}\` in Deckhand's sandbox, no network): ${VERDICT_TEXT[report.verdict]} (exit ${report.result.exitCode ?? 'none'})`,
-    output ? `<details><summary>Output</summary>\n\n${fenced(output)}\n\n</details>` : '',
-  ]
-    .filter(Boolean)
-    .join('\n\n');
 }
 
 interface Target {
@@ -251,16 +216,8 @@ export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<
       checklist.set('change', 'done', 'already committed by an earlier try');
     } else {
       if (script) {
-        const result = await runInSandbox({ lang: script.lang, code: script.code });
-        const output = tail(`${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`, 1500);
-        if (result.exitCode !== 0 || result.diskFull) {
-          const why = result.timedOut
-            ? 'Your script ran past the sandbox time limit and was stopped.'
-            : result.diskFull
-              ? `Your script hit the sandbox's disk limit (its work folder filled up; exit code ${result.exitCode ?? 'none'}), so I changed nothing.`
-              : `Your script exited with code ${result.exitCode ?? 'none'}${result.oomKilled ? ' (out of memory)' : ''}, so I changed nothing.`;
-          throw new DeckhandError('BAD_REQUEST', output ? `${why}\n\n${fenced(output)}` : why);
-        }
+        const failed = scriptFailure(await runInSandbox({ lang: script.lang, code: script.code }));
+        if (failed) throw failed;
         summary = scriptSummary;
       } else if (deps.agent) {
         const answer = await deps.agent({
