@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './contracts/adapter.js';
 export * from './contracts/event.js';
 export * from './contracts/ingress.js';
 export * from './contracts/platform-urls.js';

@@ -3,6 +3,7 @@
  * a Discord embed, with an optional model-written summary on top. Without a model (or when it fails)
  * the plain template alone is the digest, so a digest never depends on a model being up.
  */
+import type { ComposedDigest } from '../core/index.js';
 import type { RepoActivity } from '../github/index.js';
 import { formatLocal } from './cron.js';
 
@@ -23,13 +24,8 @@ export interface DigestFacts {
 /** Writes a short summary of the facts; provided by src/agents when a model is configured. */
 export type Summarise = (facts: DigestFacts) => Promise<string>;
 
-export interface ComposedDigest {
-  title: string;
-  /** Plain text: Slack's notification fallback, logs, the terminal. */
-  text: string;
-  slack: { text: string; blocks: object[] };
-  discord: { embeds: object[] };
-}
+/** The shape every platform's digest channel posts (src/core/contracts/adapter.ts). */
+export type { ComposedDigest } from '../core/index.js';
 
 type Link = (text: string, url: string) => string;
 
