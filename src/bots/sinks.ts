@@ -6,13 +6,20 @@ import type {
   Config,
   Logger,
   NormalizedEvent,
-  PostedReply,
   ReplySink,
-  ReplyStatus,
   RetryOptions,
   SecretVariable,
 } from '../core/index.js';
-import { isDeckhandError, normalizedEventSchema, DeckhandError as SinkConfigError } from '../core/index.js';
+import {
+  isDeckhandError,
+  loggingSink,
+  missingSettings,
+  normalizedEventSchema,
+  DeckhandError as SinkConfigError,
+} from '../core/index.js';
+
+export { loggingSink } from '../core/index.js';
+
 import { createGitHubSink, type GitHubClient, githubInstallationClient } from '../github/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import { createDiscordSink } from './discord/index.js';
@@ -94,30 +101,9 @@ export function slackTokenLookup(
   };
 }
 
-/** Logs what would have been shown; `reason` says why (e.g. which variable to set). */
-export function loggingSink(logger: Logger, event: NormalizedEvent, reason: string): ReplySink {
-  const where = { platform: event.platform, channel: event.channelId, thread: event.threadId };
-  const message = `${reason}: reply logged instead of sent to ${event.platform}`;
-  let count = 0;
-  return {
-    async post(text: string): Promise<PostedReply> {
-      logger.warn({ ...where, text }, message);
-      return { id: `logged:${count++}` };
-    },
-    async update(reply: PostedReply, text: string): Promise<void> {
-      logger.warn({ ...where, reply: reply.id, text }, message);
-    },
-    async status(status: ReplyStatus): Promise<void> {
-      logger.debug({ ...where, status }, message);
-    },
-  };
-}
-
 /** `X is not set` / `X and Y are not set`, or undefined when all are set. */
 function missingOf(config: Config, names: SecretVariable[]): string | undefined {
-  const missing = names.filter((name) => !config.secrets[name]);
-  if (!missing.length) return undefined;
-  return `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`;
+  return missingSettings(config.secrets, names);
 }
 
 export function createSinkFactory(options: SinkFactoryOptions): SinkFactory {

@@ -2,6 +2,7 @@ export * from './config.js';
 export * from './contracts/adapter.js';
 export * from './contracts/event.js';
 export * from './contracts/ingress.js';
+export * from './contracts/logging-sink.js';
 export * from './contracts/platform-urls.js';
 export * from './contracts/reply.js';
 export * from './contracts/sink-http.js';
