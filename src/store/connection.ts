@@ -4,6 +4,7 @@
  * message naming the host only: the URI's password must never reach a log or a terminal.
  */
 import mongoose, { type Connection } from 'mongoose';
+import pRetry from 'p-retry';
 import { DeckhandError } from '../core/index.js';
 
 export interface ConnectOptions {
@@ -102,27 +103,34 @@ export async function connectMongo(uri: string, options: ConnectOptions = {}): P
     );
   }
   const retries = options.retries ?? 5;
-  let delay = options.retryDelayMs ?? 250;
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    const connection = mongoose.createConnection(uri, mongooseOptions(uri, options));
-    try {
-      await connection.asPromise();
-      return connection;
-    } catch (error) {
-      lastError = error instanceof Error ? error : new Error(String(error));
-      await connection.close().catch(() => undefined);
-      if (attempt < retries) {
-        options.onRetry?.(attempt + 1, lastError);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
-  }
   const host = describeMongoUri(uri);
-  throw new DeckhandError(
-    'STORE_UNREACHABLE',
-    `Cannot reach the database at ${host} after ${retries + 1} attempts. Check MONGODB_URI, or run scripts/services.sh up for a local server.`,
-    { cause: lastError, retryable: true, detail: lastError?.message.replaceAll(uri, host) },
-  );
+  try {
+    return await pRetry(
+      async () => {
+        const connection = mongoose.createConnection(uri, mongooseOptions(uri, options));
+        try {
+          return await connection.asPromise();
+        } catch (error) {
+          await connection.close().catch(() => undefined);
+          throw error instanceof Error ? error : new Error(String(error));
+        }
+      },
+      {
+        retries,
+        minTimeout: options.retryDelayMs ?? 250,
+        factor: 2,
+        maxTimeout: 5000,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+          if (retriesLeft > 0) options.onRetry?.(attemptNumber, error);
+        },
+      },
+    );
+  } catch (error) {
+    const lastError = error instanceof Error ? error : new Error(String(error));
+    throw new DeckhandError(
+      'STORE_UNREACHABLE',
+      `Cannot reach the database at ${host} after ${retries + 1} attempts. Check MONGODB_URI, or run scripts/services.sh up for a local server.`,
+      { cause: lastError, retryable: true, detail: lastError.message.replaceAll(uri, host) },
+    );
+  }
 }

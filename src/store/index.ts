@@ -35,7 +35,7 @@ export type {
   NewSchedule,
   ScheduleRecord,
 } from './repo/digests.js';
-export type { InstallationInput, InstallationRecord } from './repo/installations.js';
+export type { InstallationInput, InstallationRecord, RenewedToken } from './repo/installations.js';
 export { backoffMs, type EnqueueTaskInput, type FailOutcome, type TaskRecord } from './repo/tasks.js';
 export { openStore, type Store, type StoreOptions } from './store.js';
 export {

@@ -94,6 +94,7 @@ function buildStore(
     async close(): Promise<void> {
       watchdog?.stop();
       // Window updates in flight would fail against a closed connection (harmless, but noisy).
+      // A race, not a signal: the updates cannot be aborted, only waited for up to 5 s.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         conversations.settleThreadWindows(),

@@ -58,16 +58,26 @@ describe('Slack reply sink', () => {
   });
 
   it('retries a 429 after Retry-After and succeeds', async () => {
-    const { waits, sleep } = recorder();
+    // WebClient waits the 429 out itself; the wait shows as the gap between the two requests.
+    const at: number[] = [];
     const scope = nock(SLACK)
       .post('/api/chat.postMessage')
-      .reply(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': '2' })
+      .reply(() => {
+        at.push(Date.now());
+        return [429, { ok: false, error: 'ratelimited' }, { 'Retry-After': '1' }];
+      })
       .post('/api/chat.postMessage')
-      .reply(200, { ok: true, ts: '1.2' });
+      .reply(() => {
+        at.push(Date.now());
+        return [200, { ok: true, ts: '1.2' }];
+      });
 
-    const reply = await sinkFor(mentionEvent(), sleep).post('hello');
+    const sink = createSlackSink(mentionEvent(), { botToken: TOKEN, retry: { baseDelayMs: 1 } });
+    const reply = await sink.post('hello');
     expect(reply.id).toBe('1.2');
-    expect(waits).toEqual([2000]);
+    const waited = (at[1] ?? 0) - (at[0] ?? 0);
+    expect(waited).toBeGreaterThanOrEqual(950);
+    expect(waited).toBeLessThan(5000);
     expect(scope.isDone()).toBe(true);
   });
 
@@ -83,9 +93,8 @@ describe('Slack reply sink', () => {
   });
 
   it('gives up after 3 server errors with a readable error that does not contain the token', async () => {
-    const { waits, sleep } = recorder();
     const scope = nock(SLACK).post('/api/chat.postMessage').times(3).reply(503, 'upstream down');
-    const error = await sinkFor(mentionEvent(), sleep)
+    const error = await createSlackSink(mentionEvent(), { botToken: TOKEN, retry: { baseDelayMs: 1 } })
       .post('hello')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeckhandError);
@@ -95,7 +104,6 @@ describe('Slack reply sink', () => {
     expect(failure.userMessage).toMatch(/Slack chat\.postMessage failed: HTTP 503.*3 tries/);
     expect(failure.message).not.toContain(TOKEN);
     expect(JSON.stringify(failure)).not.toContain(TOKEN);
-    expect(waits).toEqual([500, 1000]);
     expect(scope.isDone()).toBe(true);
   });
 
@@ -113,12 +121,25 @@ describe('Slack reply sink', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it('does not retry an HTTP 4xx other than 429', async () => {
+    const scope = nock(SLACK).post('/api/chat.postMessage').once().reply(404, 'no such method');
+    const error = (await createSlackSink(mentionEvent(), { botToken: TOKEN, retry: { baseDelayMs: 1 } })
+      .post('hello')
+      .catch((e: unknown) => e)) as DeckhandError;
+    expect(error.code).toBe('UPSTREAM_FAILED');
+    expect(error.retryable).toBe(false);
+    expect(error.userMessage).toBe('Slack chat.postMessage failed: HTTP 404.');
+    expect(scope.isDone()).toBe(true);
+  });
+
   it('shows status as reactions on the original message', async () => {
     const reactions: Array<{ method: string; name: unknown; timestamp: unknown }> = [];
     const record =
       (method: string) =>
       (_uri: string, body: nock.Body): nock.ReplyFnResult => {
-        const fields: Record<string, unknown> = typeof body === 'object' ? body : {};
+        // WebClient sends form bodies.
+        const fields: Record<string, unknown> =
+          typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : body;
         reactions.push({ method, name: fields.name, timestamp: fields.timestamp });
         return [200, { ok: true }];
       };

@@ -132,6 +132,70 @@ describe('Slack installations at rest', () => {
     }
   });
 
+  it('seals a rotating token’s refresh token too, and a bot token copied into its place does not open', async () => {
+    const expires = new Date(Date.now() + 43_200_000);
+    await sealed.saveInstallation({
+      platform: 'slack',
+      teamId: 'T0ROTATES',
+      botToken: 'xoxe.xoxb-rotating',
+      refreshToken: 'xoxe-1-refresh-rotating',
+      tokenExpiresAt: expires,
+    });
+    const doc = await sealed.models.Installation.findById('slack:T0ROTATES').lean();
+    expect(doc?.refreshToken).toMatch(new RegExp(`^enc:v2:${secretKeyId(KEY)}:`));
+    expect(JSON.stringify(doc)).not.toContain('xoxe');
+    expect(await sealed.findInstallation('slack', { teamId: 'T0ROTATES' })).toMatchObject({
+      botToken: 'xoxe.xoxb-rotating',
+      refreshToken: 'xoxe-1-refresh-rotating',
+      tokenExpiresAt: expires,
+    });
+    await sealed.models.Installation.updateOne(
+      { _id: 'slack:T0ROTATES' },
+      { $set: { refreshToken: doc?.botToken } },
+    );
+    await expect(sealed.findInstallation('slack', { teamId: 'T0ROTATES' })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
+  });
+
+  it('stores a renewed token only while the installation still holds the token it renewed', async () => {
+    const first = new Date(Date.now() + 60_000);
+    await sealed.saveInstallation({
+      platform: 'slack',
+      teamId: 'T0RENEW',
+      botToken: 'xoxe.xoxb-first',
+      refreshToken: 'xoxe-1-refresh-first',
+      tokenExpiresAt: first,
+    });
+    const renewed = {
+      botToken: 'xoxe.xoxb-second',
+      refreshToken: 'xoxe-1-refresh-second',
+      tokenExpiresAt: new Date(Date.now() + 43_200_000),
+    };
+    expect(await sealed.renewInstallationToken('slack:T0RENEW', first, renewed)).toMatchObject(renewed);
+    // A second renewal of the same (now replaced) token changes nothing.
+    const late = { ...renewed, botToken: 'xoxe.xoxb-late', refreshToken: 'xoxe-1-refresh-late' };
+    expect(await sealed.renewInstallationToken('slack:T0RENEW', first, late)).toBeNull();
+    expect((await sealed.findInstallation('slack', { teamId: 'T0RENEW' }))?.botToken).toBe(
+      'xoxe.xoxb-second',
+    );
+  });
+
+  it('drops the old refresh token when a reinstall brings a token that does not rotate', async () => {
+    await sealed.saveInstallation({
+      platform: 'slack',
+      teamId: 'T0ROTOFF',
+      botToken: 'xoxe.xoxb-rotating',
+      refreshToken: 'xoxe-1-refresh',
+      tokenExpiresAt: new Date(Date.now() + 60_000),
+    });
+    await sealed.saveInstallation({ platform: 'slack', teamId: 'T0ROTOFF', botToken: TOKEN });
+    const record = await sealed.findInstallation('slack', { teamId: 'T0ROTOFF' });
+    expect(record?.botToken).toBe(TOKEN);
+    expect(record?.refreshToken).toBeUndefined();
+    expect(record?.tokenExpiresAt).toBeUndefined();
+  });
+
   it('refuses a key too short to be a key, before connecting', async () => {
     await expect(openStore({ uri, retries: 0, secretKey: 'short' })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',

@@ -1,17 +1,32 @@
 /**
- * A small Slack Web API client over fetch (so nock stands in for slack.com in tests): JSON or form
- * bodies, the bot token in the Authorization header only, retries on 429 / 5xx / `ratelimited` with
- * Retry-After honoured. Slack answers most failures with HTTP 200 and `{ok: false, error}`; those
- * count as failures too.
+ * The one way Deckhand calls Slack's Web API: @slack/web-api's WebClient, configured from Deckhand's
+ * options (SLACK_API_URL, RetryOptions, the pino logger) and shared per bot token, so a 429's pause
+ * holds every call for that workspace. WebClient retries 429s (waiting Retry-After), 5xx answers and
+ * network failures; Deckhand adds one thing it leaves out: Slack's transient `{ok: false}` answers
+ * (`ratelimited`, `internal_error`, ...) are tried again. Every failure ends as a DeckhandError that
+ * names the method, never the token (the token only ever travels in the Authorization header).
  */
-import { z } from 'zod';
+import {
+  LogLevel,
+  type Logger as SdkLogger,
+  type WebAPICallResult,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRequestError,
+  WebClient,
+  type WebClientOptions,
+} from '@slack/web-api';
+import { LRUCache } from 'lru-cache';
 import {
   type Attempt,
+  DEFAULT_TRIES,
+  DeckhandError,
+  globalFetch,
   isRetryableStatus,
-  parseRetryAfter,
   type RetryOptions,
+  redactText,
+  type SinkLogger,
   SLACK_API_URL,
-  sendJson,
   withRetries,
 } from '../../core/index.js';
 
@@ -27,119 +42,179 @@ const RETRYABLE_ERRORS = new Set([
   'request_timeout',
 ]);
 
-export const slackAnswerSchema = z
-  .object({
-    ok: z.boolean(),
-    error: z.string().optional(),
-    ts: z.string().optional(),
-    upload_url: z.string().optional(),
-    file_id: z.string().optional(),
-  })
-  .passthrough();
-export type SlackAnswer = z.infer<typeof slackAnswerSchema>;
-
-/** The bot token: fixed (SLACK_BOT_TOKEN) or looked up per call (multi-workspace installs). */
-export type SlackTokenSource = string | (() => Promise<string>);
-
-export interface SlackApiOptions {
-  token: SlackTokenSource;
-  apiUrl?: string;
-  retry?: RetryOptions;
+export interface SlackClientOptions {
+  /** Web API base, default https://slack.com/api (SLACK_API_URL; tests point it at a loopback stand-in). */
+  apiUrl?: string | undefined;
+  /** tries -> WebClient retries, baseDelayMs -> its first backoff, timeoutMs -> its request timeout. */
+  retry?: RetryOptions | undefined;
+  logger?: SinkLogger | undefined;
 }
 
-export interface SlackCall {
-  /** `already_reacted` and the like: answers that mean the goal is reached. */
-  accept?: string[];
-  /** Some methods (files.*) only take form bodies. */
-  form?: boolean;
+/** WebClients by bot token (and timeout), made on first use. */
+export interface SlackClients {
+  forToken(token: string, limits?: { timeoutMs?: number | undefined }): WebClient;
+  readonly retry: RetryOptions;
 }
 
-export type SlackApi = (
-  method: string,
-  body: Record<string, unknown>,
-  call?: SlackCall,
-) => Promise<SlackAnswer>;
+/** The API base as WebClient joins it: exactly one trailing slash (`…/api/` + `chat.postMessage`). */
+export function slackApiBase(apiUrl?: string): string {
+  return `${(apiUrl || SLACK_API_URL).replace(/\/+$/, '')}/`;
+}
 
-export function createSlackApi(options: SlackApiOptions): SlackApi {
-  const apiUrl = (options.apiUrl ?? SLACK_API_URL).replace(/\/+$/, '');
+/**
+ * WebClient's SDK log lines -> ours: its debug lines (whole request bodies) are dropped, the rate
+ * limit notice is debug, warnings and errors are warnings. Known secrets are scrubbed.
+ */
+export function slackWebApiLogger(log: SinkLogger | undefined): SdkLogger {
+  let level = LogLevel.WARN;
+  const text = (parts: unknown[]) => redactText(`Slack Web API: ${parts.map(String).join(' ')}`);
+  return {
+    debug: () => undefined,
+    info: (...parts: unknown[]) => log?.debug({}, text(parts)),
+    warn: (...parts: unknown[]) => log?.warn({}, text(parts)),
+    error: (...parts: unknown[]) => log?.warn({}, text(parts)),
+    setLevel: (next: LogLevel) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+type RetryConfig = NonNullable<WebClientOptions['retryConfig']>;
+
+/** RetryOptions as WebClient's retry policy (node-retry options plus p-retry's onFailedAttempt). */
+export function slackRetryConfig(retry: RetryOptions = {}): RetryConfig {
+  const config: RetryConfig & { onFailedAttempt: (error: Error) => void } = {
+    retries: Math.max(1, retry.tries ?? DEFAULT_TRIES) - 1,
+    factor: 2,
+    minTimeout: retry.baseDelayMs ?? 500,
+    maxTimeout: 60_000,
+    randomize: false,
+    // A 4xx other than 429 will not get better: stop at once (p-retry rethrows what this throws).
+    onFailedAttempt: (error) => {
+      if (error instanceof WebAPIHTTPError && !isRetryableStatus(error.statusCode)) throw error;
+    },
+  };
+  return config;
+}
+
+export function createSlackClients(options: SlackClientOptions = {}): SlackClients {
   const retry = options.retry ?? {};
-  // A lookup runs once per client (one reply's life); a failed one is tried again next call.
-  let cached: Promise<string> | undefined;
-  const token = async () => {
-    if (typeof options.token === 'string') return options.token;
-    cached ??= options.token().catch((error: unknown) => {
-      cached = undefined;
-      throw error;
-    });
-    return cached;
-  };
-  return async (method, body, call = {}) => {
-    const bearer = await token();
-    return withRetries<SlackAnswer>(
-      `Slack ${method}`,
-      async () => {
-        // No token (oauth.v2.access authenticates with the client credentials in the body): no header.
-        const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
-        const response = call.form
-          ? await sendForm(`${apiUrl}/${method}`, headers, body, retry.timeoutMs)
-          : await sendJson(`${apiUrl}/${method}`, {
-              method: 'POST',
-              headers,
-              body,
-              timeoutMs: retry.timeoutMs,
-            });
-        return slackVerdict(response.status, response.headers, response.body, call.accept ?? []);
-      },
-      retry,
-    );
+  const slackApiUrl = slackApiBase(options.apiUrl);
+  const logger = slackWebApiLogger(options.logger);
+  const retryConfig = slackRetryConfig(retry);
+  const clients = new LRUCache<string, WebClient>({ max: 500 });
+  return {
+    retry,
+    forToken(token, limits = {}) {
+      const timeout = Math.min(retry.timeoutMs ?? 15_000, limits.timeoutMs ?? Number.POSITIVE_INFINITY);
+      const key = `${timeout}\n${token}`;
+      let client = clients.get(key);
+      if (!client) {
+        client = new WebClient(token || undefined, {
+          slackApiUrl,
+          logger,
+          retryConfig,
+          timeout,
+          rejectRateLimitedCalls: false,
+          // Method names only: nothing a request carries can aim the client (and its token) elsewhere.
+          allowAbsoluteUrls: false,
+          // Looked up per request, so a test's interceptor installed later still sees the call.
+          fetch: globalFetch,
+        });
+        clients.set(key, client);
+      }
+      return client;
+    },
   };
 }
 
-async function sendForm(
-  url: string,
-  headers: Record<string, string>,
-  body: Record<string, unknown>,
-  timeoutMs = 15_000,
-): Promise<{ status: number; headers: Headers; body: unknown }> {
-  const form = new URLSearchParams();
-  for (const [key, value] of Object.entries(body)) {
-    if (value === undefined) continue;
-    form.set(key, typeof value === 'string' ? value : JSON.stringify(value));
-  }
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text) as unknown;
-  } catch {
-    // not JSON: the verdict reports an unexpected shape
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
+function triesOf(error: unknown, fallback: number): number {
+  const attempt = (error as { attemptNumber?: unknown }).attemptNumber;
+  return typeof attempt === 'number' && attempt > 0 ? attempt : fallback;
 }
 
-/** Slack's answer -> success, retry (429, 5xx, ratelimited…) or a permanent failure. */
-export function slackVerdict(
-  status: number,
-  headers: Headers,
-  body: unknown,
-  accept: string[],
-): Attempt<SlackAnswer> {
-  const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
-  if (status === 429) return { ok: false, retry: true, reason: 'rate limited (HTTP 429)', retryAfterMs };
-  if (status < 200 || status >= 300) {
-    const error = slackAnswerSchema.safeParse(body).data?.error;
-    const reason = `HTTP ${status}${error ? ` (${error})` : ''}`;
-    return { ok: false, retry: isRetryableStatus(status), reason, retryAfterMs };
+function upstream(what: string, reason: string, retryable: boolean, cause: unknown): DeckhandError {
+  const message = retryable
+    ? `${what} failed: ${reason}. Try again in a minute.`
+    : `${what} failed: ${reason}.`;
+  return new DeckhandError('UPSTREAM_FAILED', redactText(message), { retryable, cause });
+}
+
+/** What WebClient threw once its own retries were spent, as our retry loop's verdict. */
+function verdictOf<T>(
+  what: string,
+  error: unknown,
+  tries: number,
+  accept: (data: WebAPICallResult & { error: string }) => T | undefined,
+): Attempt<T> {
+  if (error instanceof WebAPIPlatformError) {
+    const accepted = accept(error.data);
+    if (accepted !== undefined) return { ok: true, value: accepted };
+    const code = error.data.error;
+    const retryAfter = error.data.response_metadata?.retryAfter;
+    return {
+      ok: false,
+      retry: RETRYABLE_ERRORS.has(code),
+      reason: code,
+      retryAfterMs: typeof retryAfter === 'number' ? retryAfter * 1000 : undefined,
+    };
   }
-  const parsed = slackAnswerSchema.safeParse(body);
-  if (!parsed.success) return { ok: false, retry: false, reason: 'unexpected response shape' };
-  const answer = parsed.data;
-  if (answer.ok || (answer.error && accept.includes(answer.error))) return { ok: true, value: answer };
-  const error = answer.error ?? 'unknown_error';
-  return { ok: false, retry: RETRYABLE_ERRORS.has(error), reason: error, retryAfterMs };
+  const gaveUp = `(gave up after ${triesOf(error, tries)} tries)`;
+  if (error instanceof WebAPIHTTPError) {
+    const retryable = isRetryableStatus(error.statusCode);
+    const reason = `HTTP ${error.statusCode}${retryable ? ` ${gaveUp}` : ''}`;
+    throw upstream(what, reason, retryable, error);
+  }
+  if (error instanceof WebAPIRequestError) {
+    const timedOut = error.original.name === 'TimeoutError' || error.original.name === 'AbortError';
+    throw upstream(what, `${timedOut ? 'the request timed out' : 'network error'} ${gaveUp}`, true, error);
+  }
+  if (error instanceof Error && error.message.startsWith('A rate limit was exceeded')) {
+    throw upstream(what, `rate limited (HTTP 429) ${gaveUp}`, true, error);
+  }
+  if (error instanceof DeckhandError) throw error;
+  throw upstream(what, 'unexpected failure', true, error);
+}
+
+/**
+ * Runs one WebClient request (`what` names it in errors, e.g. "Slack chat.postMessage") until it
+ * succeeds, fails for good, or a transient `{ok: false}` answer was tried `retry.tries` times.
+ * `accept` turns an `{ok: false}` answer that means the goal is reached into a result.
+ */
+export async function slackRequest<T>(
+  what: string,
+  run: () => Promise<T>,
+  retry: RetryOptions = {},
+  accept: (data: WebAPICallResult & { error: string }) => T | undefined = () => undefined,
+): Promise<T> {
+  const tries = Math.max(1, retry.tries ?? DEFAULT_TRIES);
+  return withRetries<T>(
+    what,
+    async () => {
+      try {
+        return { ok: true, value: await run() };
+      } catch (error) {
+        return verdictOf(what, error, tries, accept);
+      }
+    },
+    retry,
+  );
+}
+
+/** One Web API method; `accept` lists `{ok: false}` errors that mean the goal is reached (`already_reacted`). */
+export function callSlack(
+  client: WebClient,
+  method: string,
+  args: Record<string, unknown>,
+  options: { retry?: RetryOptions | undefined; accept?: readonly string[] } = {},
+): Promise<WebAPICallResult> {
+  const accept = options.accept ?? [];
+  return slackRequest(
+    `Slack ${method}`,
+    () => client.apiCall(method, args),
+    options.retry,
+    (data) => (accept.includes(data.error) ? data : undefined),
+  );
 }

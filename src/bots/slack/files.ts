@@ -1,11 +1,14 @@
 /**
- * Long output as a file snippet in the thread, with Slack's external upload flow (files.upload is
- * retired): files.getUploadURLExternal -> POST the bytes to the returned URL ->
- * files.completeUploadExternal shares it in the channel / thread.
- * https://api.slack.com/messaging/files#uploading_files
+ * Long output as a file snippet in the thread, through WebClient's filesUploadV2 (Slack's external
+ * upload flow: files.getUploadURLExternal -> the bytes to the returned URL ->
+ * files.completeUploadExternal shares it in the channel / thread; files.upload is retired), and the
+ * removal of a snippet a newer one replaced.
+ * https://docs.slack.dev/messaging/working-with-files#uploading_files
  */
-import { DeckhandError, type RetryOptions, withRetries } from '../../core/index.js';
-import type { SlackApi } from './api.js';
+import type { WebClient } from '@slack/web-api';
+import { z } from 'zod';
+import { DeckhandError, type RetryOptions } from '../../core/index.js';
+import { callSlack, slackRequest } from './api.js';
 
 export interface SnippetUpload {
   channel: string;
@@ -15,48 +18,57 @@ export interface SnippetUpload {
   content: string;
 }
 
-export async function uploadSlackSnippet(api: SlackApi, upload: SnippetUpload, retry: RetryOptions = {}) {
-  const bytes = Buffer.from(upload.content, 'utf8');
-  const target = await api(
-    'files.getUploadURLExternal',
-    { filename: upload.filename, length: String(bytes.length), snippet_type: 'text' },
-    { form: true },
-  );
-  if (!target.upload_url || !target.file_id) {
-    throw new DeckhandError(
-      'UPSTREAM_FAILED',
-      'Slack files.getUploadURLExternal answered without an upload URL.',
-    );
-  }
-  const uploadUrl = target.upload_url;
-  // The upload URL is itself the credential (no Authorization header); it is never logged.
-  await withRetries(
+/** filesUploadV2's answer: one files.completeUploadExternal result per destination. */
+const uploadedSchema = z.object({
+  files: z
+    .array(z.object({ files: z.array(z.object({ id: z.string().min(1) }).passthrough()).min(1) }))
+    .min(1),
+});
+
+/** Uploads the snippet into the channel (and thread); resolves to the new file's id. */
+export async function uploadSlackSnippet(
+  client: WebClient,
+  upload: SnippetUpload,
+  retry: RetryOptions = {},
+): Promise<string> {
+  const file = {
+    content: upload.content,
+    filename: upload.filename,
+    title: upload.title,
+    snippet_type: 'text',
+  };
+  const { threadTs } = upload;
+  const answer = await slackRequest(
     'Slack file upload',
-    async () => {
-      const response = await fetch(uploadUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: bytes,
-        signal: AbortSignal.timeout(retry.timeoutMs ?? 30_000),
-      });
-      await response.text();
-      if (response.ok) return { ok: true as const, value: undefined };
-      return {
-        ok: false as const,
-        retry: response.status >= 500 || response.status === 429,
-        reason: `HTTP ${response.status}`,
-      };
-    },
+    () =>
+      client.filesUploadV2(
+        threadTs
+          ? { ...file, channel_id: upload.channel, thread_ts: threadTs }
+          : { ...file, channel_id: upload.channel },
+      ),
     retry,
   );
-  await api(
-    'files.completeUploadExternal',
-    {
-      files: [{ id: target.file_id, title: upload.title }],
-      channel_id: upload.channel,
-      ...(upload.threadTs ? { thread_ts: upload.threadTs } : {}),
-    },
-    { form: true },
+  const parsed = uploadedSchema.safeParse(answer);
+  const id = parsed.data?.files[0]?.files[0]?.id;
+  if (!id) {
+    throw new DeckhandError(
+      'UPSTREAM_FAILED',
+      'Slack files.completeUploadExternal answered without the uploaded file.',
+    );
+  }
+  return id;
+}
+
+/** Removes a snippet; one already gone is fine. */
+export async function deleteSlackFile(
+  client: WebClient,
+  id: string,
+  retry: RetryOptions = {},
+): Promise<void> {
+  await callSlack(
+    client,
+    'files.delete',
+    { file: id },
+    { retry, accept: ['file_not_found', 'file_deleted'] },
   );
-  return target.file_id;
 }

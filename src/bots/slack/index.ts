@@ -3,7 +3,17 @@
  * a reply goes out, and the install routes. The rest of Deckhand imports Slack only from here; see
  * README.md beside this file for what Slack promises and what this adapter keeps to.
  */
-export { authorizeSlackWorkspace, type SlackAuthorizeDeps } from './authorize.js';
+export { createSlackAdapter, type SlackAdapterDeps, slackAck } from './adapter.js';
+export { createSlackClients, type SlackClientOptions, type SlackClients } from './api.js';
+export {
+  authorizeSlackWorkspace,
+  createSlackTokenSource,
+  type SlackAuthorizeDeps,
+  type SlackTokenSource,
+  type SlackTokenSourceDeps,
+  slackTokenSourceFromConfig,
+} from './authorize.js';
+export { createSlackDigestChannel, type SlackDigestOptions } from './digest.js';
 export {
   escapeSlackText,
   markdownToMrkdwn,
@@ -18,8 +28,9 @@ export {
   type SlackIngressDeps,
   slackPolicy,
 } from './ingress.js';
-export { mountSlack, type SlackMountDeps } from './mount.js';
+export { createSlackPages, mountSlack, type SlackMountDeps, type SlackPagesDeps } from './mount.js';
 export { SLACK_BOT_SCOPES } from './oauth.js';
+export { forgetSlackInstallation, forgetUninstalledSlackWorkspace } from './oauth-store.js';
 export * from './parse.js';
 export * from './sink.js';
 export { handleSocketEnvelope, type SocketEnvelope, startSlackSocketMode } from './socket.js';

@@ -1,16 +1,30 @@
 /**
- * Multi-workspace installs: GET /slack/install sends the installer to Slack's consent page,
- * GET /slack/oauth_redirect exchanges the code (oauth.v2.access) and stores the installation.
- * The `state` is an HMAC (SLACK_STATE_SECRET) over a timestamp and nonce, also set as a cookie, so
- * a callback is accepted only in the browser that started it and only for 10 minutes.
+ * Multi-workspace installs through `@slack/oauth`'s InstallProvider: GET /slack/install sends the
+ * installer to Slack's consent page, GET /slack/oauth_redirect exchanges the code (oauth.v2.access,
+ * then auth.test) and stores the installation in Deckhand's store (oauth-store.ts), with the refresh
+ * token and expiry when the app has token rotation on (authorize.ts renews it).
+ * The `state` is Deckhand's own: an HMAC (SLACK_STATE_SECRET) over a timestamp and nonce, also set as
+ * a cookie, so a callback is accepted only in the browser that started it, only for 10 minutes, and
+ * only once in this process (Slack also takes each code only once).
  * https://api.slack.com/authentication/oauth-v2
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import express, { type Request, type Response, type Router } from 'express';
-import { z } from 'zod';
+import type { ServerResponse } from 'node:http';
+import {
+  type CallbackOptions,
+  type CodedError,
+  ErrorCode,
+  InstallProvider,
+  type InstallURLOptions,
+  InvalidStateError,
+  type StateStore,
+} from '@slack/oauth';
+import express, { type Router } from 'express';
 import type { Logger } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
-import { createSlackApi, SLACK_API_URL } from './api.js';
+import { SLACK_API_URL } from './api.js';
+import { createSlackInstallationStore } from './oauth-store.js';
+import { slackSdkLogger } from './sdk-logger.js';
 
 /** What the bot needs: mentions, DMs, thread replies it is part of, replies, reactions, files, /deckhand. */
 export const SLACK_BOT_SCOPES = [
@@ -29,28 +43,18 @@ export const SLACK_BOT_SCOPES = [
 
 const STATE_COOKIE = 'deckhand_slack_state';
 const STATE_MAX_AGE_MS = 10 * 60_000;
-
-const accessSchema = z.object({
-  ok: z.literal(true),
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  scope: z.string().default(''),
-  bot_user_id: z.string().optional(),
-  app_id: z.string().optional(),
-  team: z.object({ id: z.string(), name: z.string().optional() }).nullable().optional(),
-  enterprise: z.object({ id: z.string(), name: z.string().optional() }).nullable().optional(),
-  authed_user: z.object({ id: z.string() }).optional(),
-  is_enterprise_install: z.boolean().optional(),
-});
+/** Used states remembered (for replay refusal) at most; the oldest are forgotten first. */
+const USED_STATES_MAX = 10_000;
 
 export interface SlackOAuthOptions {
   clientId: string;
   clientSecret: string;
   stateSecret: string;
-  store: Pick<Store, 'saveInstallation'>;
-  logger: Pick<Logger, 'info' | 'warn'>;
+  store: Pick<Store, 'saveInstallation' | 'findInstallation' | 'deleteInstallation'>;
+  logger: Logger;
   /** The public URL of /slack/oauth_redirect, when the app lists more than one. */
   redirectUri?: string | undefined;
+  /** SLACK_API_URL: the Web API base (tests point it at a loopback stand-in). */
   apiUrl?: string | undefined;
   /** Where the consent page is (tests). */
   authorizeUrl?: string;
@@ -66,122 +70,132 @@ export function createSlackState(secret: string, now = Date.now()): string {
   return `${value}.${sign(secret, value)}`;
 }
 
-/** Why a state is not acceptable, or undefined when it is. */
-export function slackStateProblem(
-  secret: string,
-  state: string,
-  cookie: string | undefined,
-  now = Date.now(),
-) {
+/** Why a state is not acceptable (signature and age; the cookie is compared by the provider), or undefined. */
+export function slackStateProblem(secret: string, state: string, now = Date.now()): string | undefined {
   const match = /^(\d+)\.([0-9a-f]{24})\.([0-9a-f]{64})$/.exec(state);
   if (!match) return 'the state parameter is missing or malformed';
   const expected = Buffer.from(sign(secret, `${match[1]}.${match[2]}`), 'hex');
   const given = Buffer.from(match[3] ?? '', 'hex');
   if (expected.length !== given.length || !timingSafeEqual(expected, given))
     return 'the state was not issued here';
-  if (now - Number(match[1]) > STATE_MAX_AGE_MS) return 'the install link expired; start again';
-  if (cookie !== state) return 'the install was started in another browser; start again from /slack/install';
+  const age = now - Number(match[1]);
+  if (age > STATE_MAX_AGE_MS || age < -60_000) return 'the install link expired; start again';
   return undefined;
 }
 
-function cookieOf(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(value.join('='));
+/** A state Deckhand's state store refused; its message is a readable reason for the installer. */
+class StateRefused extends InvalidStateError {}
+
+/** Deckhand's signed state as `@slack/oauth`'s StateStore; each state is accepted once. */
+export function createSlackStateStore(
+  secret: string,
+  installOptions: InstallURLOptions,
+  now?: () => number,
+): StateStore {
+  const used = new Map<string, number>();
+  const clock = (given: Date) => now?.() ?? given.getTime();
+  return {
+    async generateStateParam(_options, at) {
+      return createSlackState(secret, clock(at));
+    },
+    async verifyStateParam(at, state) {
+      const time = clock(at);
+      const problem = slackStateProblem(secret, state, time);
+      if (problem) throw new StateRefused(problem);
+      for (const [seen, expires] of used)
+        if (expires < time || used.size > USED_STATES_MAX) used.delete(seen);
+      if (used.has(state))
+        throw new StateRefused('this install link was already used; start again from /slack/install');
+      used.set(state, time + STATE_MAX_AGE_MS);
+      return installOptions;
+    },
+  };
+}
+
+function page(res: ServerResponse, status: number, title: string, text: string): void {
+  const html = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(`<!doctype html><title>${html(title)}</title><h1>${html(title)}</h1><p>${html(text)}</p>`);
+}
+
+/** What the installer is told when the callback fails: the reason when it is ours to give, never a secret. */
+function failureReason(error: CodedError): { status: number; text: string } {
+  if (error instanceof StateRefused) return { status: 400, text: `${error.message}.` };
+  switch (error.code) {
+    case ErrorCode.InvalidStateError:
+      return {
+        status: 400,
+        text: 'the install was started in another browser; start again from /slack/install.',
+      };
+    case ErrorCode.MissingStateError:
+      return { status: 400, text: 'the state parameter is missing or malformed.' };
+    case ErrorCode.MissingCodeError:
+      return { status: 400, text: 'Slack sent no code.' };
+    case ErrorCode.AuthorizationError:
+      return { status: 400, text: 'the install was cancelled in Slack.' };
+    default:
+      return { status: 502, text: 'Slack did not accept the install; start again from /slack/install.' };
   }
-  return undefined;
 }
 
-function page(res: Response, status: number, title: string, text: string): void {
-  const html = (value: string) => value.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  res
-    .status(status)
-    .type('html')
-    .send(`<!doctype html><title>${html(title)}</title><h1>${html(title)}</h1><p>${html(text)}</p>`);
+function createProvider(options: SlackOAuthOptions, installOptions: InstallURLOptions): InstallProvider {
+  return new InstallProvider({
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    stateStore: createSlackStateStore(options.stateSecret, installOptions, options.now),
+    stateCookieName: STATE_COOKIE,
+    stateCookieExpirationSeconds: STATE_MAX_AGE_MS / 1000,
+    // /slack/install redirects to Slack's consent page straight away, as before.
+    directInstall: true,
+    installationStore: createSlackInstallationStore(options.store),
+    installUrlOptions: installOptions,
+    logger: slackSdkLogger(options.logger, 'slack-oauth'),
+    clientOptions: {
+      slackApiUrl: `${(options.apiUrl ?? SLACK_API_URL).replace(/\/+$/, '')}/`,
+      retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
+    },
+    ...(options.authorizeUrl ? { authorizationUrl: options.authorizeUrl } : {}),
+  });
 }
 
 export function createSlackOAuthRouter(options: SlackOAuthOptions): Router {
   const router = express.Router();
-  const now = options.now ?? Date.now;
+  const installOptions: InstallURLOptions = {
+    scopes: SLACK_BOT_SCOPES,
+    ...(options.redirectUri ? { redirectUri: options.redirectUri } : {}),
+  };
+  const provider = createProvider(options, installOptions);
+  const callbacks: CallbackOptions = {
+    success(installation, _options, _req, res) {
+      const team = installation.team?.id;
+      const enterprise = installation.enterprise?.id;
+      options.logger.info({ team, enterprise }, 'Slack workspace installed');
+      const name = installation.team?.name ?? installation.enterprise?.name ?? 'your workspace';
+      page(res, 200, 'Deckhand is installed', `Mention @Deckhand in ${name} to start.`);
+    },
+    failure(error, _options, _req, res) {
+      const { status, text } = failureReason(error);
+      options.logger.warn({ code: error.code, reason: error.message }, 'Slack install failed');
+      page(res, status, 'Deckhand was not installed', text.charAt(0).toUpperCase() + text.slice(1));
+    },
+  };
 
-  router.get('/slack/install', (req, res) => {
-    const state = createSlackState(options.stateSecret, now());
-    const url = new URL(options.authorizeUrl ?? 'https://slack.com/oauth/v2/authorize');
-    url.searchParams.set('client_id', options.clientId);
-    url.searchParams.set('scope', SLACK_BOT_SCOPES.join(','));
-    url.searchParams.set('state', state);
-    if (options.redirectUri) url.searchParams.set('redirect_uri', options.redirectUri);
-    res.cookie(STATE_COOKIE, state, {
-      httpOnly: true,
-      sameSite: 'lax',
-      maxAge: STATE_MAX_AGE_MS,
-      secure: req.secure,
-    });
-    res.redirect(302, url.toString());
+  router.get('/slack/install', async (req, res) => {
+    try {
+      await provider.handleInstallPath(req, res, undefined, installOptions);
+    } catch (error) {
+      options.logger.warn({ err: error }, 'Slack install link failed');
+      if (!res.headersSent)
+        page(res, 500, 'Deckhand cannot start the install', 'The install link could not be made; try again.');
+    }
   });
 
   router.get('/slack/oauth_redirect', async (req, res) => {
-    const code = typeof req.query.code === 'string' ? req.query.code : '';
-    const state = typeof req.query.state === 'string' ? req.query.state : '';
-    if (typeof req.query.error === 'string') {
+    if (typeof req.query.error === 'string' && req.query.code === undefined) {
       page(res, 400, 'Deckhand was not installed', `Slack said: ${req.query.error}.`);
       return;
     }
-    const problem = slackStateProblem(options.stateSecret, state, cookieOf(req, STATE_COOKIE), now());
-    if (problem || !code) {
-      page(res, 400, 'Deckhand was not installed', problem ?? 'Slack sent no code.');
-      return;
-    }
-    res.clearCookie(STATE_COOKIE);
-    try {
-      // The client credentials go in the body of this one call; nothing here is logged.
-      const api = createSlackApi({ token: '', apiUrl: options.apiUrl ?? SLACK_API_URL, retry: { tries: 2 } });
-      const answer = await api(
-        'oauth.v2.access',
-        {
-          client_id: options.clientId,
-          client_secret: options.clientSecret,
-          code,
-          ...(options.redirectUri ? { redirect_uri: options.redirectUri } : {}),
-        },
-        { form: true },
-      );
-      const access = accessSchema.parse(answer);
-      const enterpriseWide = access.is_enterprise_install === true;
-      await options.store.saveInstallation({
-        platform: 'slack',
-        teamId: enterpriseWide ? undefined : access.team?.id,
-        enterpriseId: access.enterprise?.id,
-        appId: access.app_id,
-        botUserId: access.bot_user_id,
-        botToken: access.access_token,
-        botScopes: access.scope.split(',').filter(Boolean),
-        installedBy: access.authed_user?.id,
-        raw: {
-          team: access.team ?? null,
-          enterprise: access.enterprise ?? null,
-          isEnterpriseInstall: enterpriseWide,
-        },
-      });
-      options.logger.info(
-        { team: access.team?.id, enterprise: access.enterprise?.id },
-        'Slack workspace installed',
-      );
-      page(
-        res,
-        200,
-        'Deckhand is installed',
-        `Mention @Deckhand in ${access.team?.name ?? 'your workspace'} to start.`,
-      );
-    } catch (error) {
-      options.logger.warn({ err: error }, 'Slack install failed');
-      page(
-        res,
-        502,
-        'Deckhand was not installed',
-        'Slack did not accept the install; start again from /slack/install.',
-      );
-    }
+    await provider.handleCallback(req, res, callbacks);
   });
   return router;
 }

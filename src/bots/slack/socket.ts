@@ -10,6 +10,7 @@ import { SocketModeClient } from '@slack/socket-mode';
 import type { Logger, NormalizedEvent, ParseOutcome } from '../../core/index.js';
 import { isIngressError } from '../../core/index.js';
 import type { IngestResult } from '../pipeline.js';
+import { slackApiBase } from './api.js';
 
 /** What the Socket Mode client hands each listener of `slack_event`. */
 export interface SocketEnvelope {
@@ -95,7 +96,7 @@ export async function startSlackSocketMode(options: SlackSocketOptions) {
   const client = new SocketModeClient({
     appToken: options.appToken,
     logger: slackLogger(options.logger),
-    clientOptions: options.apiUrl ? { slackApiUrl: `${options.apiUrl.replace(/\/+$/, '')}/` } : {},
+    clientOptions: options.apiUrl ? { slackApiUrl: slackApiBase(options.apiUrl) } : {},
   });
   client.on('slack_event', (envelope: SocketEnvelope) => {
     handleSocketEnvelope(envelope, options).catch((error: unknown) => {

@@ -3,6 +3,8 @@
  * tries) that ends in a DeckhandError safe to show, and a small JSON-over-fetch helper.
  * Error messages name the operation, never the URL: Discord and Slack put tokens in URLs.
  */
+import pLimit from 'p-limit';
+import pRetry, { AbortError } from 'p-retry';
 import { DeckhandError } from '../errors.js';
 import { redactText } from '../redact.js';
 
@@ -35,6 +37,13 @@ function upstreamError(what: string, reason: string, retryable: boolean, cause: 
   return new DeckhandError('UPSTREAM_FAILED', redactText(message), { retryable, cause });
 }
 
+/** A retryable failure of one attempt, carried through p-retry to the wait decision. */
+class RetryableAttempt extends Error {
+  constructor(readonly failure: { reason: string; retryAfterMs?: number | undefined; cause?: unknown }) {
+    super(failure.reason);
+  }
+}
+
 /**
  * Runs `attempt` until it succeeds, says the failure is permanent, or has been tried `tries` times.
  * A thrown error (network failure, timeout) counts as retryable.
@@ -48,26 +57,38 @@ export async function withRetries<T>(
   const baseDelayMs = options.baseDelayMs ?? 500;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
   const sleep = options.sleep ?? defaultSleep;
-  for (let n = 1; ; n++) {
-    let result: Attempt<T>;
-    try {
-      result = await attempt();
-    } catch (cause) {
-      if (cause instanceof DeckhandError) throw cause;
-      result = { ok: false, retry: true, reason: networkReason(cause), cause };
-    }
-    if (result.ok) return result.value;
-    if (!result.retry) throw upstreamError(what, result.reason, false, result.cause);
-    if (n >= tries) {
-      throw upstreamError(what, `${result.reason} (gave up after ${tries} tries)`, true, result.cause);
-    }
-    const wait = result.retryAfterMs ?? baseDelayMs * 2 ** (n - 1);
-    if (wait > maxRetryAfterMs) {
-      const seconds = Math.ceil(wait / 1000);
-      throw upstreamError(what, `${result.reason}, rate limited for ${seconds} s`, true, result.cause);
-    }
-    await sleep(wait);
-  }
+  return pRetry(
+    async () => {
+      let result: Attempt<T>;
+      try {
+        result = await attempt();
+      } catch (cause) {
+        if (cause instanceof DeckhandError) throw new AbortError(cause);
+        result = { ok: false, retry: true, reason: networkReason(cause), cause };
+      }
+      if (result.ok) return result.value;
+      if (!result.retry) throw new AbortError(upstreamError(what, result.reason, false, result.cause));
+      throw new RetryableAttempt(result);
+    },
+    {
+      retries: tries - 1,
+      // The wait is ours (Retry-After or the backoff, through the replaceable sleep), so p-retry's is 0.
+      minTimeout: 0,
+      async onFailedAttempt({ error, attemptNumber, retriesLeft }) {
+        if (!(error instanceof RetryableAttempt)) throw error;
+        const { reason, retryAfterMs, cause } = error.failure;
+        if (retriesLeft === 0) {
+          throw upstreamError(what, `${reason} (gave up after ${tries} tries)`, true, cause);
+        }
+        const wait = retryAfterMs ?? baseDelayMs * 2 ** (attemptNumber - 1);
+        if (wait > maxRetryAfterMs) {
+          const seconds = Math.ceil(wait / 1000);
+          throw upstreamError(what, `${reason}, rate limited for ${seconds} s`, true, cause);
+        }
+        await sleep(wait);
+      },
+    },
+  );
 }
 
 function networkReason(cause: unknown): string {
@@ -134,12 +155,8 @@ export function truncateText(text: string, max: number, marker = '\n… (truncat
 
 /** Runs async operations one at a time, in call order; a failure does not block later calls. */
 export function serialQueue(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = tail.then(fn, fn);
-    tail = next.catch(() => undefined);
-    return next;
-  };
+  const limit = pLimit(1);
+  return <T>(fn: () => Promise<T>): Promise<T> => limit(fn);
 }
 
 /** The subset of a pino logger the sinks use. */
@@ -268,3 +285,9 @@ export async function fetchWithBodyRetryAfter(url: string, init: RequestInit): P
   if (typeof retryAfter === 'number' && retryAfter >= 0) headers.set('retry-after', String(retryAfter));
   return new Response(text, { status: response.status, statusText: response.statusText, headers });
 }
+
+/**
+ * The global fetch, looked up on every call: the transport handed to a library's client
+ * (@slack/web-api, @slack/webhook) so an interceptor a test installs later still sees its requests.
+ */
+export const globalFetch: typeof fetch = (input, init) => fetch(input, init);

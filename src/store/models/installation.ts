@@ -18,6 +18,9 @@ export interface InstallationDoc {
   botId?: string;
   /** The bot token (xoxb-…). Never logged; only the reply sinks and Bolt's authorize read it. */
   botToken: string;
+  /** With token rotation on: the refresh token (sealed like the bot token) and when the bot token expires. */
+  refreshToken?: string;
+  tokenExpiresAt?: Date;
   botScopes: string[];
   installedBy?: string;
   /** The platform SDK's own installation object (Bolt's `Installation`), handed back as it was. */
@@ -36,6 +39,8 @@ export const installationSchema = new Schema<InstallationDoc>(
     botUserId: { type: String },
     botId: { type: String },
     botToken: { type: String, required: true, minlength: 1 },
+    refreshToken: { type: String },
+    tokenExpiresAt: { type: Date },
     botScopes: { type: [String], default: [] },
     installedBy: { type: String },
     raw: { type: Schema.Types.Mixed },

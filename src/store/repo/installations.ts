@@ -26,10 +26,23 @@ export interface InstallationInput {
   botUserId?: string | undefined;
   botId?: string | undefined;
   botToken: string;
+  /** Token rotation: the refresh token and when `botToken` expires (both unset: it does not expire). */
+  refreshToken?: string | undefined;
+  tokenExpiresAt?: Date | undefined;
   botScopes?: string[] | undefined;
   installedBy?: string | undefined;
   raw?: unknown;
 }
+
+/** A bot token renewed with the refresh token (token rotation). */
+export interface RenewedToken {
+  botToken: string;
+  refreshToken: string;
+  tokenExpiresAt: Date;
+}
+
+/** The refresh token is sealed for its own record id, so it cannot be swapped with the bot token. */
+const refreshTokenId = (id: string) => `${id}#refresh`;
 
 export function installationRepo(models: Models, box: SecretBox) {
   const { Installation, BotThread } = models;
@@ -41,16 +54,29 @@ export function installationRepo(models: Models, box: SecretBox) {
    */
   async function toRecord(doc: InstallationDoc): Promise<InstallationRecord> {
     const { _id, ...rest } = doc;
-    const { plain, stale } = box.open(doc.botToken, _id, 'Slack bot token');
-    if (stale) {
-      // Only if unchanged since read, so a concurrent reinstall wins. Best effort: the caller has
-      // the token, and a failed upgrade is tried again on the next read.
+    const bot = box.open(doc.botToken, _id, 'Slack bot token');
+    const refresh = doc.refreshToken
+      ? box.open(doc.refreshToken, refreshTokenId(_id), 'Slack refresh token')
+      : undefined;
+    if (bot.stale || refresh?.stale) {
+      // Only if unchanged since read, so a concurrent reinstall or renewal wins. Best effort: the
+      // caller has the token, and a failed upgrade is tried again on the next read.
       await Installation.updateOne(
         { _id, botToken: doc.botToken },
-        { $set: { botToken: box.seal(plain, _id) } },
+        {
+          $set: {
+            botToken: box.seal(bot.plain, _id),
+            ...(refresh ? { refreshToken: box.seal(refresh.plain, refreshTokenId(_id)) } : {}),
+          },
+        },
       ).catch(() => undefined);
     }
-    return { ...rest, botToken: plain, id: _id };
+    return {
+      ...rest,
+      botToken: bot.plain,
+      ...(refresh ? { refreshToken: refresh.plain } : {}),
+      id: _id,
+    };
   }
 
   return {
@@ -61,6 +87,11 @@ export function installationRepo(models: Models, box: SecretBox) {
       }
       const id = installationId(input.platform, input.teamId, input.enterpriseId);
       const fields = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+      // A reinstall replaces the record: a token that no longer rotates drops the old refresh token.
+      const unset = {
+        ...(input.refreshToken ? {} : { refreshToken: 1 }),
+        ...(input.tokenExpiresAt ? {} : { tokenExpiresAt: 1 }),
+      };
       const doc = await guard('Installation', () =>
         Installation.findOneAndUpdate(
           { _id: id },
@@ -68,9 +99,13 @@ export function installationRepo(models: Models, box: SecretBox) {
             $set: {
               ...fields,
               botToken: box.seal(input.botToken, id),
+              ...(input.refreshToken
+                ? { refreshToken: box.seal(input.refreshToken, refreshTokenId(id)) }
+                : {}),
               botScopes: input.botScopes ?? [],
               raw: input.raw ?? null,
             },
+            ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}),
           },
           { upsert: true, returnDocument: 'after', runValidators: true },
         ).lean<InstallationDoc>(),
@@ -97,6 +132,31 @@ export function installationRepo(models: Models, box: SecretBox) {
         if (org) return toRecord(org);
       }
       return null;
+    },
+
+    /**
+     * Stores a renewed bot token, only if the installation still holds the token that expires at
+     * `previousExpiresAt` (a renewal elsewhere, or a reinstall, wins). Null when it did not.
+     */
+    async renewInstallationToken(
+      id: string,
+      previousExpiresAt: Date | undefined,
+      renewed: RenewedToken,
+    ): Promise<InstallationRecord | null> {
+      const doc = await guard('Installation', () =>
+        Installation.findOneAndUpdate(
+          { _id: id, tokenExpiresAt: previousExpiresAt ?? null },
+          {
+            $set: {
+              botToken: box.seal(renewed.botToken, id),
+              refreshToken: box.seal(renewed.refreshToken, refreshTokenId(id)),
+              tokenExpiresAt: renewed.tokenExpiresAt,
+            },
+          },
+          { returnDocument: 'after', runValidators: true },
+        ).lean<InstallationDoc>(),
+      );
+      return doc ? toRecord(doc) : null;
     },
 
     async deleteInstallation(

@@ -94,6 +94,7 @@ export function taskDecisions(models: Models, index: TaskIndex) {
    * claim write) that read the task before this write can land after it and restore 'running'.
    */
   async function applyVerified(taskId: Types.ObjectId, set: Record<string, unknown>): Promise<void> {
+    // Not p-retry: nothing failed, a write is verified and repeated at once, on the queue's hot path.
     for (let attempt = 1; ; attempt++) {
       await apply(taskId, set);
       const now = await Task.findById(taskId).select({ status: 1 }).lean<{ status: string }>();

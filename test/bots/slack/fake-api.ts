@@ -26,11 +26,40 @@ export interface FakeApi {
   close(): Promise<void>;
 }
 
+/** Slack form fields that carry JSON, and flags: WebClient sends every Web API call as a form. */
+const JSON_FIELDS = new Set(['blocks', 'attachments']);
+const FLAG_FIELDS = new Set([
+  'mrkdwn',
+  'unfurl_links',
+  'unfurl_media',
+  'replace_original',
+  'delete_original',
+]);
+
+function formField(key: string, value: string): unknown {
+  if (JSON_FIELDS.has(key)) {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  return FLAG_FIELDS.has(key) && (value === 'true' || value === 'false') ? value === 'true' : value;
+}
+
+/**
+ * A form-encoded Slack Web API body as the JSON body would have carried it: `blocks` as a list,
+ * flags as booleans, everything else as the string it is. Stand-ins for chat.postMessage use it.
+ */
+export function parseSlackForm(text: string): Record<string, unknown> {
+  return Object.fromEntries(
+    [...new URLSearchParams(text)].map(([key, value]) => [key, formField(key, value)]),
+  );
+}
+
 function parseBody(text: string, contentType: string | undefined): Record<string, unknown> {
   if (!text) return {};
-  if (contentType?.includes('application/x-www-form-urlencoded')) {
-    return Object.fromEntries(new URLSearchParams(text));
-  }
+  if (contentType?.includes('application/x-www-form-urlencoded')) return parseSlackForm(text);
   try {
     const parsed = JSON.parse(text) as unknown;
     return typeof parsed === 'object' && parsed !== null

@@ -48,6 +48,12 @@ describe('Slack formatting', () => {
     expect(markdownToMrkdwn('**bold with *italic* inside**')).toBe('*bold with _italic_ inside*');
   });
 
+  it('renders italic, bold italic and a link whose URL has parentheses as Slack shows them', () => {
+    expect(markdownToMrkdwn('*italic*')).toBe('_italic_');
+    expect(markdownToMrkdwn('***x***')).toBe('*_x_*');
+    expect(markdownToMrkdwn('[docs](https://example.com/a_(b))')).toBe('<https://example.com/a_(b)|docs>');
+  });
+
   it('keeps formatting inside a word readable to Slack with zero-width spaces', () => {
     expect(markdownToMrkdwn('un**believ**able')).toBe('un\u200B*believ*\u200Bable');
   });

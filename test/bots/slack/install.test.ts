@@ -78,12 +78,17 @@ describe('Slack installs', () => {
         authed_user: { id: 'U0ADMIN' },
         is_enterprise_install: false,
       });
+    // @slack/oauth asks auth.test for the bot id with the new token.
+    const botId = nock('https://slack.com', { reqheaders: { authorization: 'Bearer xoxb-installed-team-a' } })
+      .post('/api/auth.test')
+      .reply(200, { ok: true, bot_id: 'B0BOTA', user_id: 'U0BOTA', team_id: 'T0TEAMA' });
     const res = await fetch(`${base}/slack/oauth_redirect?code=code-1&state=${encodeURIComponent(state)}`, {
       headers: { cookie },
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Deckhand is installed');
     expect(scope.isDone()).toBe(true);
+    expect(botId.isDone()).toBe(true);
     const installed = await store.findInstallation('slack', { teamId: 'T0TEAMA' });
     expect(installed).toMatchObject({
       id: 'slack:T0TEAMA',

@@ -1,6 +1,7 @@
 /** The 👀 shown the moment a chat message's task is stored, before any worker runs it. */
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
+import { platformAdapters } from '../../../src/bots/adapters.js';
 import { acknowledgeReceipt, createSinkFactory } from '../../../src/bots/sinks.js';
 import type { NormalizedEvent } from '../../../src/core/index.js';
 import { createLogger, loadConfig, MemorySink } from '../../../src/core/index.js';
@@ -9,7 +10,8 @@ import { useNockForThirdPartyApis } from '../../support/nock.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
 const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-receipt', DISCORD_BOT_TOKEN: 'discord-receipt' });
-const acknowledge = acknowledgeReceipt(createSinkFactory({ config, logger, env: {} }), logger);
+const adapters = platformAdapters({ config, logger, env: {} });
+const acknowledge = acknowledgeReceipt(createSinkFactory({ config, logger, adapters }), logger, adapters);
 
 function task(event: Partial<NormalizedEvent>): TaskRecord {
   const payload: NormalizedEvent = {
@@ -64,10 +66,14 @@ describe('receipt acknowledgement', () => {
 
   it('leaves slash commands, button presses and interactions alone (they show their own progress)', () => {
     const asked: string[] = [];
-    const recording = acknowledgeReceipt((event) => {
-      asked.push(event.eventType);
-      return new MemorySink();
-    }, logger);
+    const recording = acknowledgeReceipt(
+      (event) => {
+        asked.push(event.eventType);
+        return new MemorySink();
+      },
+      logger,
+      adapters,
+    );
     recording(task({ eventType: 'slash_command', replyTo: { responseUrl: 'https://hooks.slack.com/x' } }));
     recording(task({ eventType: 'block_actions' }));
     recording(
