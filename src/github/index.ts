@@ -1,5 +1,6 @@
 export * from './access.js';
 export * from './activity.js';
+export * from './adapter.js';
 export {
   type ChangeContext,
   type ChangeDeps,

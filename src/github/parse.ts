@@ -3,8 +3,14 @@
  * new issues that mention it (`@deckhand`), and on issues assigned to it or given its label; every
  * other delivery is acknowledged and ignored, as is anything a bot (Deckhand included) did.
  * Call verifyGitHubSignature on the raw body first.
+ *
+ * Event names and payload shapes are @octokit/webhooks' (GitHub's OpenAPI description). The body is
+ * still untrusted input, so the fields Deckhand reads are checked with zod; the compiler checks that
+ * every payload GitHub documents for a handled delivery passes those schemas.
  */
 import { createHash } from 'node:crypto';
+import type { EmitterWebhookEvent, EmitterWebhookEventName } from '@octokit/webhooks';
+import type { WebhookEventName } from '@octokit/webhooks/types';
 import { z } from 'zod';
 import type { ParseOutcome } from '../core/index.js';
 import { eventOutcome, ignore, ingressError, parseWith } from '../core/index.js';
@@ -13,8 +19,8 @@ export const DEFAULT_BOT_LOGIN = 'deckhand';
 export const DEFAULT_TRIGGER_LABEL = 'deckhand';
 
 export interface GitHubWebhook {
-  /** X-GitHub-Event. */
-  name: string;
+  /** X-GitHub-Event: one of GitHub's event names, or anything else (acknowledged and ignored). */
+  name: WebhookEventName | (string & {});
   /**
    * X-GitHub-Delivery (a GUID; redeliveries keep it). Unsigned: it is required and logged, but the
    * dedupe key comes from the signed body (Target.signedKey), so a body replayed under new delivery
@@ -30,16 +36,34 @@ export interface GitHubWebhook {
   now?: Date;
 }
 
+/** The deliveries Deckhand reacts to, as `event.action` in @octokit/webhooks' names. */
+const HANDLED_DELIVERIES = [
+  'issue_comment.created',
+  'issues.opened',
+  'issues.assigned',
+  'issues.labeled',
+  'pull_request_review_comment.created',
+  'pull_request_review.submitted',
+  'discussion_comment.created',
+] as const satisfies readonly EmitterWebhookEventName[];
+type HandledDelivery = (typeof HANDLED_DELIVERIES)[number];
+type HandledName = HandledDelivery extends `${infer Name}.${string}` ? Name : never;
+/** What GitHub documents as the body of a handled delivery. */
+type PayloadOf<D extends HandledDelivery> = EmitterWebhookEvent<D>['payload'];
+
 /** Event name -> the actions Deckhand reacts to. */
-const HANDLED: Record<string, readonly string[]> = {
-  issue_comment: ['created'],
-  issues: ['opened', 'assigned', 'labeled'],
-  pull_request_review_comment: ['created'],
-  pull_request_review: ['submitted'],
-  discussion_comment: ['created'],
-};
+const HANDLED = new Map<string, readonly string[]>();
+for (const delivery of HANDLED_DELIVERIES) {
+  const [name = '', action = ''] = delivery.split('.');
+  HANDLED.set(name, [...(HANDLED.get(name) ?? []), action]);
+}
+
+function isHandledName(name: string): name is HandledName {
+  return HANDLED.has(name);
+}
 
 const actorSchema = z.object({ login: z.string().min(1), type: z.string().optional() });
+type Actor = z.infer<typeof actorSchema>;
 
 const baseSchema = z.object({
   action: z.string(),
@@ -99,6 +123,22 @@ const discussionCommentSchema = baseSchema.extend({
   comment: commentSchema,
 });
 
+/** `true` when every payload GitHub documents for the delivery passes the schema. */
+type Accepts<Schema extends z.ZodType, D extends HandledDelivery> =
+  PayloadOf<D> extends z.input<Schema> ? true : false;
+type Expect<T extends true> = T;
+/**
+ * Checked by the compiler only: a schema that asked for a field GitHub does not send, or typed one
+ * differently, would refuse genuine deliveries, and does not compile.
+ */
+type _SchemasAcceptDocumentedPayloads = [
+  Expect<Accepts<typeof issueCommentSchema, 'issue_comment.created'>>,
+  Expect<Accepts<typeof issuesSchema, 'issues.opened' | 'issues.assigned' | 'issues.labeled'>>,
+  Expect<Accepts<typeof reviewCommentSchema, 'pull_request_review_comment.created'>>,
+  Expect<Accepts<typeof reviewSchema, 'pull_request_review.submitted'>>,
+  Expect<Accepts<typeof discussionCommentSchema, 'discussion_comment.created'>>,
+];
+
 /** What each handled event contributes, before the mention check. */
 interface Target {
   kind: 'issue' | 'pull_request' | 'pull_request_review_comment' | 'discussion';
@@ -106,7 +146,7 @@ interface Target {
   body: string;
   /** Prepended to the text (a new issue's title is part of the request). */
   title?: string;
-  author?: { login: string; type?: string | undefined } | null | undefined;
+  author?: Actor | null | undefined;
   replyTo: Record<string, string | undefined>;
   /** Set for an issue assigned or labelled: a request without a mention, or why it is not one. */
   trigger?: { requested: boolean; reason: string };
@@ -166,7 +206,7 @@ export function findGitHubMention(
 }
 
 function targetOf(
-  name: string,
+  name: HandledName,
   payload: unknown,
   options: { botLogin: string; triggerLabel: string },
 ): { base: z.infer<typeof baseSchema>; target: Target } {
@@ -301,10 +341,10 @@ export function parseGitHubWebhook(webhook: GitHubWebhook): ParseOutcome {
   if (deliveryId.length > 512) throw ingressError(400, 'X-GitHub-Delivery is too long.');
   if (!isRecord(payload)) throw ingressError(400, 'GitHub webhook payload is not a JSON object.');
 
-  const wanted = HANDLED[name];
-  if (!wanted) return ignore(`GitHub event ${name} is not handled`);
+  // A Map, not an object: `constructor` or `__proto__` as an event name is just another unknown event.
+  if (!isHandledName(name)) return ignore(`GitHub event ${name} is not handled`);
   const action = typeof payload.action === 'string' ? payload.action : '(none)';
-  if (!wanted.includes(action)) return ignore(`GitHub event ${name}.${action} is not handled`);
+  if (!HANDLED.get(name)?.includes(action)) return ignore(`GitHub event ${name}.${action} is not handled`);
 
   const botLogin = webhook.botLogin ?? DEFAULT_BOT_LOGIN;
   const triggerLabel = webhook.triggerLabel ?? DEFAULT_TRIGGER_LABEL;

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseGitHubWebhook, signGitHubPayload, verifyGitHubSignature } from '../../src/github/index.js';
 import { eventOf, statusOf } from '../support/ingress.js';
+import { refusalOf } from './refusal.js';
 
 const secret = 'test-webhook-secret-5d1c';
 
@@ -40,15 +41,17 @@ describe('GitHub webhook verification and parsing over every @octokit/webhooks-e
     expect(cases.reduce((sum, c) => sum + c.examples.length, 0)).toBeGreaterThan(300);
   });
 
-  it.each(sets)('$source: signed payloads verify and parse; mis-signed ones get 401', ({ definitions }) => {
+  it.each(sets)('$source: signed payloads verify and parse; mis-signed ones get 401', async ({
+    definitions,
+  }) => {
     for (const { name, examples } of definitions) {
-      examples.forEach((payload, index) => {
+      for (const [index, payload] of examples.entries()) {
         const label = `${name} example ${index}`;
         for (const variant of [payload, withMention(payload)]) {
           const rawBody = Buffer.from(JSON.stringify(variant));
           const signature256 = signGitHubPayload(secret, rawBody);
           expect(
-            statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256 })),
+            await refusalOf(() => verifyGitHubSignature({ secret, rawBody, signature256 })),
             label,
           ).toBeUndefined();
 
@@ -61,16 +64,16 @@ describe('GitHub webhook verification and parsing over every @octokit/webhooks-e
 
           const wrongSecret = signGitHubPayload('not-the-secret', rawBody);
           expect(
-            statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256: wrongSecret })),
+            await refusalOf(() => verifyGitHubSignature({ secret, rawBody, signature256: wrongSecret })),
             label,
           ).toBe(401);
           const tampered = Buffer.concat([rawBody, Buffer.from(' ')]);
           expect(
-            statusOf(() => verifyGitHubSignature({ secret, rawBody: tampered, signature256 })),
+            await refusalOf(() => verifyGitHubSignature({ secret, rawBody: tampered, signature256 })),
             label,
           ).toBe(401);
         }
-      });
+      }
     }
   });
 
@@ -99,12 +102,41 @@ describe('GitHub webhook verification and parsing over every @octokit/webhooks-e
 describe('GitHub signatures', () => {
   const rawBody = Buffer.from('{"zen":"Keep it logically awesome."}');
 
-  it('refuses a missing or malformed signature with 401 and a missing secret with 503', () => {
-    expect(statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256: undefined }))).toBe(401);
-    expect(statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256: 'sha1=abc' }))).toBe(401);
-    expect(statusOf(() => verifyGitHubSignature({ secret, rawBody, signature256: 'sha256=00' }))).toBe(401);
+  it('refuses a missing or malformed signature with 401 and a missing secret with 503', async () => {
+    expect(await refusalOf(() => verifyGitHubSignature({ secret, rawBody, signature256: undefined }))).toBe(
+      401,
+    );
+    expect(await refusalOf(() => verifyGitHubSignature({ secret, rawBody, signature256: 'sha1=abc' }))).toBe(
+      401,
+    );
+    expect(await refusalOf(() => verifyGitHubSignature({ secret, rawBody, signature256: 'sha256=00' }))).toBe(
+      401,
+    );
     const signature256 = signGitHubPayload(secret, rawBody);
-    expect(statusOf(() => verifyGitHubSignature({ secret: '', rawBody, signature256 }))).toBe(503);
+    expect(await refusalOf(() => verifyGitHubSignature({ secret: '', rawBody, signature256 }))).toBe(503);
+  });
+
+  it('accepts the signature in either hex case, with stray spaces around it', async () => {
+    const signature256 = signGitHubPayload(secret, rawBody);
+    const upper = `sha256=${signature256.slice(7).toUpperCase()}`;
+    expect(await refusalOf(() => verifyGitHubSignature({ secret, rawBody, signature256: upper }))).toBe(
+      undefined,
+    );
+    expect(
+      await refusalOf(() => verifyGitHubSignature({ secret, rawBody, signature256: ` ${signature256} ` })),
+    ).toBe(undefined);
+  });
+
+  it('refuses an empty or non-UTF-8 body with 400, and only once the signature has the right shape', async () => {
+    const empty = Buffer.alloc(0);
+    const notText = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
+    for (const body of [empty, notText]) {
+      const signature256 = signGitHubPayload(secret, body);
+      expect(await refusalOf(() => verifyGitHubSignature({ secret, rawBody: body, signature256 }))).toBe(400);
+      expect(
+        await refusalOf(() => verifyGitHubSignature({ secret, rawBody: body, signature256: undefined })),
+      ).toBe(401);
+    }
   });
 });
 
@@ -217,6 +249,12 @@ describe('GitHub mentions', () => {
       kind: 'ignore',
       reason: 'GitHub event push is not handled',
     });
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      expect(parseGitHubWebhook({ name, deliveryId: 'g', payload: comment })).toEqual({
+        kind: 'ignore',
+        reason: `GitHub event ${name} is not handled`,
+      });
+    }
     const edited = { ...comment, action: 'edited' };
     expect(parseGitHubWebhook({ name: 'issue_comment', deliveryId: 'g', payload: edited })).toEqual({
       kind: 'ignore',
