@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { Octokit } from '@octokit/rest';
 import { createLogger, loadConfig } from '../src/core/index.js';
-import { createDigestPoster, createScheduler } from '../src/scheduler/index.js';
+import { createScheduler } from '../src/scheduler/index.js';
 import { openStore } from '../src/store/index.js';
 import { countByChannel, startStandIns } from '../test/scheduler/support/stand-ins.js';
+import { chatDigestPoster } from '../test/support/digest-poster.js';
 import { ensureServices, round } from './services.js';
 
 export async function benchDigests(): Promise<Record<string, unknown>> {
@@ -22,7 +23,7 @@ export async function benchDigests(): Promise<Record<string, unknown>> {
   const github = new Octokit({ baseUrl: `${stand.url}/gh` });
   const scheduler = createScheduler({
     store,
-    poster: createDigestPoster({ slackBotToken: 'xoxb-bench', slackApiUrl: `${stand.url}/slack` }),
+    poster: chatDigestPoster({ slackBotToken: 'xoxb-bench', slackApiUrl: `${stand.url}/slack` }),
     octokitFor: () => github,
     logger: createLogger({ level: 'warn', pretty: false }),
     sweepSeconds: settings.sweepSeconds,

@@ -1,5 +1,9 @@
-/** The runtime's door: the server, pipeline, worker and router, and the Slack, Discord and terminal adapters. */
+/**
+ * The runtime's door: the server, pipeline, worker and router, the list of platform adapters, and
+ * the Slack, Discord and terminal adapters themselves.
+ */
 
+export * from './adapters.js';
 export * from './connections.js';
 export * from './discord/index.js';
 export * from './metrics.js';

@@ -1,28 +1,28 @@
 /**
- * The one HTTP port: an Express app carrying Slack events, GitHub webhooks, Discord
- * interactions, health, readiness and metrics. Every platform route verifies the signature over the
- * raw body before anything else, records the task durably, then acks; it never waits for a model.
+ * The one HTTP port: each platform adapter's signed routes (Slack events, GitHub webhooks, Discord
+ * interactions) and pages, plus health, readiness, metrics and the admin page. Every platform route
+ * verifies the signature over the raw body before anything else, records the task durably, then
+ * acks the way its adapter says; it never waits for a model and never asks which platform it serves.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { ParseOutcome } from '../core/index.js';
 import {
   type Config,
   DeckhandError,
+  type IngressRoute,
   ingressErrorResponse,
   type Logger,
   MAX_BODY_BYTES,
-  parseJson,
+  type PlatformAdapter,
+  type RequestHeaders,
   withLogContext,
 } from '../core/index.js';
-import { parseGitHubWebhook, verifyGitHubSignature } from '../github/index.js';
 import type { Store } from '../store/index.js';
+import { platformAdapters } from './adapters.js';
 import { createAdminRouter } from './admin/index.js';
-import { createDiscordRoute } from './discord/index.js';
 import { createMetrics, type Metrics, metricsHandler, routeLabel } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
-import { createSlackRoute, mountSlack } from './slack/index.js';
 
 export interface ServerDeps {
   config: Config;
@@ -35,6 +35,8 @@ export interface ServerDeps {
   metrics?: Metrics;
   /** agendash for the scheduler's jobs, mounted at /admin/jobs/ behind the admin token. */
   jobsDashboard?: Router;
+  /** The platforms served (routes, pages); default: every adapter, configured from `config`. */
+  adapters?: readonly PlatformAdapter[];
 }
 
 /**
@@ -62,11 +64,8 @@ function isStoreUnavailable(error: unknown): boolean {
   return false;
 }
 
-type Headers = Record<string, string | undefined>;
-type Route = (rawBody: Buffer, headers: Headers) => ParseOutcome | Promise<ParseOutcome>;
-
-function headersOf(req: Request): Headers {
-  const out: Headers = {};
+function headersOf(req: Request): RequestHeaders {
+  const out: RequestHeaders = {};
   for (const [key, value] of Object.entries(req.headers))
     out[key] = Array.isArray(value) ? value.join(',') : value;
   return out;
@@ -85,56 +84,27 @@ export function createHttpApp(deps: ServerDeps) {
     res.set('x-request-id', requestId);
     withLogContext({ requestId }, next);
   });
-  // The OAuth install routes, when configured. Slack events come only through /slack/events (signed,
-  // 503 without SLACK_SIGNING_SECRET) or Socket Mode; there is no other Slack endpoint.
-  mountSlack({ app, config, store: deps.store, logger: log });
+  // Each adapter's pages (Slack's OAuth install routes, when configured), then its signed routes.
+  const adapters = deps.adapters ?? platformAdapters({ config, store: deps.store, logger: log });
+  for (const adapter of adapters) if (adapter.pages) app.use(adapter.pages);
   const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
-
-  const routes: Record<string, Route> = {
-    // Signature, allow-lists, bot policy and thread membership: src/bots/slack/ingress.ts.
-    '/slack/events': createSlackRoute({ config, threads: deps.store }),
-    '/github/webhooks': (rawBody, headers) => {
-      verifyGitHubSignature({
-        secret: secrets.GITHUB_WEBHOOK_SECRET ?? '',
-        rawBody,
-        signature256: headers['x-hub-signature-256'],
-      });
-      // parseGitHubWebhook answers 400 for missing X-GitHub-Event / X-GitHub-Delivery headers.
-      return parseGitHubWebhook({
-        name: headers['x-github-event'] ?? '',
-        deliveryId: headers['x-github-delivery'] ?? '',
-        payload: parseJson(rawBody.toString('utf8'), 'The webhook body'),
-        botLogin: config.github.botName,
-        triggerLabel: config.github.triggerLabel,
-      });
-    },
-    '/discord/interactions': createDiscordRoute({ config }),
-  };
-
-  /** What each platform expects as the ack once the task is durable. */
-  function ack(path: string, taskId: string, duplicate: boolean, res: Response, contentType: string): void {
-    if (path === '/discord/interactions') {
-      res.status(200).json({ type: 5 }); // DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: the follow-up comes from the worker
-    } else if (path === '/slack/events' && contentType.includes('form-urlencoded')) {
-      res.status(200).json({ response_type: 'ephemeral', text: duplicate ? 'Already on it.' : 'On it…' });
-    } else if (path === '/github/webhooks') {
-      res.status(202).json({ task: taskId, duplicate });
-    } else {
-      res.status(200).end();
-    }
+  const routes = new Map<string, { route: IngressRoute; platform: string }>();
+  for (const adapter of adapters) {
+    for (const route of adapter.routes) routes.set(route.path, { route, platform: adapter.platform });
   }
+  const platformOfRoute = (path: string) => routes.get(path)?.platform ?? 'unknown';
 
-  for (const [path, route] of Object.entries(routes)) {
+  for (const [path, { route }] of routes) {
     app.post(path, raw, async (req: Request, res: Response, next: NextFunction) => {
       const stop = metrics.ackSeconds.startTimer({ route: path });
       try {
         const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const headers = headersOf(req);
-        const outcome = await route(rawBody, headers);
+        const outcome = await route.accept(rawBody, headers);
         if (outcome.kind === 'respond') {
           res.status(outcome.status).json(outcome.body);
         } else if (outcome.kind === 'ignore') {
-          res.status(path === '/github/webhooks' ? 202 : 200).json({ ignored: outcome.reason });
+          res.status(route.ignoredStatus ?? 200).json({ ignored: outcome.reason });
         } else {
           const platform = outcome.event.platform;
           metrics.events.inc({ platform, outcome: 'received' });
@@ -143,7 +113,9 @@ export function createHttpApp(deps: ServerDeps) {
             metrics.duplicates.inc({ platform });
             metrics.events.inc({ platform, outcome: 'deduplicated' });
           }
-          ack(path, taskId, duplicate, res, headers['content-type'] ?? '');
+          const ack = route.ack({ taskId, duplicate, headers });
+          if (ack.body === undefined) res.status(ack.status).end();
+          else res.status(ack.status).json(ack.body);
         }
         metrics.requests.inc({ route: path, status: String(res.statusCode) });
         stop();
@@ -192,7 +164,7 @@ export function createHttpApp(deps: ServerDeps) {
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const typed = error as { type?: string; status?: number };
     // Labels name the matched route template, never req.path (case variants, 404 paths: unbounded).
-    const route = routeLabel(req.route, Object.keys(routes));
+    const route = routeLabel(req.route, [...routes.keys()]);
     let answer = ingressErrorResponse(error);
     if (typed.type === 'entity.too.large' || typed.status === 413) {
       answer = {
@@ -210,22 +182,17 @@ export function createHttpApp(deps: ServerDeps) {
         status: 503,
         body: { error: 'STORE_UNREACHABLE', message: 'Deckhand cannot record this event right now; retry.' },
       };
-      metrics.events.inc({ platform: platformOfPath(route), outcome: 'unavailable' });
+      metrics.events.inc({ platform: platformOfRoute(route), outcome: 'unavailable' });
     } else if (answer.status === 500) {
       log.error({ err: error, path: req.path }, 'request failed');
     }
-    if (answer.status >= 400 && answer.status < 500 && route in routes)
-      metrics.events.inc({ platform: platformOfPath(route), outcome: 'rejected' });
+    if (answer.status >= 400 && answer.status < 500 && routes.has(route))
+      metrics.events.inc({ platform: platformOfRoute(route), outcome: 'rejected' });
     metrics.requests.inc({ route, status: String(answer.status) });
     res.status(answer.status).json(answer.body);
   });
 
   return { app, metrics };
-}
-
-/** 'slack' for the '/slack/events' template; 'unknown' for OTHER_ROUTE. */
-function platformOfPath(path: string): string {
-  return path.split('/')[1] ?? 'unknown';
 }
 
 export async function listen(app: express.Express, port: number, host = '0.0.0.0'): Promise<Server> {

@@ -6,15 +6,17 @@
 import { z } from 'zod';
 import {
   acknowledgeReceipt,
+  connectAdapters,
   createEventHandler,
   createHttpApp,
   createSinkFactory,
   createWorker,
+  digestChannelsOf,
   instrumentCodeRunner,
   listen,
+  platformAdapters,
   recordDigestFired,
   sharedMetrics,
-  startChatConnections,
   watchQueueDepth,
 } from '../bots/index.js';
 import type { NormalizedEvent, ReplySink } from '../core/index.js';
@@ -55,14 +57,20 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
   watchQueueDepth(metrics, (filter) => runtime.store.countTasks(filter));
   // GitHub App (or GITHUB_TOKEN): tracking comments and the mention handler share its clients.
   const githubAccess = runtime.githubAccess;
-  const sinkFor: (event: NormalizedEvent) => ReplySink = createSinkFactory({
+  // Every platform as one adapter object: routes, connections, reply sinks, digest channels.
+  const adapters = platformAdapters({
     config,
     logger: log,
-    installations: runtime.store,
-    threads: runtime.store,
+    store: runtime.store,
     ...(githubAccess
       ? { githubClientFor: (event: NormalizedEvent) => sinkClientFor(githubAccess, event.workspaceId) }
       : {}),
+  });
+  const sinkFor: (event: NormalizedEvent) => ReplySink = createSinkFactory({
+    config,
+    logger: log,
+    adapters,
+    threads: runtime.store,
   });
   const worker = createWorker({
     store: runtime.store,
@@ -106,6 +114,7 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
     pipeline: runtime.pipeline,
     logger: log,
     metrics,
+    adapters,
     ...(runtime.redis ? { redisPing: () => runtime.redis!.ping() } : {}),
     ...(config.secrets.DECKHAND_ADMIN_TOKEN ? { jobsDashboard: jobsDashboardRouter(runtime.store) } : {}),
   });
@@ -122,8 +131,8 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
   const connections =
     role === 'worker'
       ? undefined
-      : await startChatConnections({ config, store: runtime.store, pipeline: runtime.pipeline, logger: log });
-  if (role !== 'worker') runtime.pipeline.onTask(acknowledgeReceipt(sinkFor, log));
+      : await connectAdapters(adapters, (event) => runtime.pipeline.ingest(event));
+  if (role !== 'worker') runtime.pipeline.onTask(acknowledgeReceipt(sinkFor, log, adapters));
 
   // Digests and periodic jobs (purges, expired-lease sweep, container reaping) on Agenda. Any
   // number of processes may run it: each due digest is claimed by exactly one (src/scheduler).
@@ -134,6 +143,7 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
           config,
           store: runtime.store,
           logger: log,
+          channels: digestChannelsOf(adapters),
           onOutcome: (outcome) => recordDigestFired(outcome, metrics),
           // Activity through the same GitHub access as mentions (App installation or GITHUB_TOKEN).
           ...(githubAccess ? { octokitFor: githubOctokitFor(githubAccess) } : {}),

@@ -1,6 +1,7 @@
 /**
- * A scheduler assembled from config: posting with the Slack/Discord bot tokens, GitHub through the
- * App's installations, the `digests` settings, and the digests defined in config synced first.
+ * A scheduler assembled from config: posting through the platform adapters' digest channels (given
+ * by the composition root), GitHub through the App's installations, the `digests` settings, and the
+ * digests defined in config synced first.
  */
 import type { Redis } from 'ioredis';
 import type { Config, Logger } from '../core/index.js';
@@ -9,7 +10,7 @@ import type { Store } from '../store/index.js';
 import type { Summarise } from './compose.js';
 import { syncConfigSchedules } from './config-schedules.js';
 import { githubOctokitFor } from './ports.js';
-import { createDigestPoster } from './post.js';
+import { createDigestPoster, type DigestChannels } from './post.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
 
 export interface SchedulerFromConfigOptions {
@@ -27,14 +28,12 @@ export interface SchedulerFromConfigOptions {
   octokitFor?: SchedulerOptions['octokitFor'];
   /** Shares the default GitHub client's throttling with other processes (REDIS_URL). */
   redis?: Redis;
-  /** Where SLACK_API_URL and DISCORD_API_URL are read (default process.env); GitHub's is config's. */
-  env?: Record<string, string | undefined>;
+  /** Each platform's digest channel: digestChannelsOf(adapters) from src/bots. */
+  channels: DigestChannels;
 }
 
 export async function schedulerFromConfig(options: SchedulerFromConfigOptions): Promise<Scheduler> {
   const { config, store, logger } = options;
-  const env = options.env ?? process.env;
-  const secrets = config.secrets;
   await syncConfigSchedules(store, config.digests.schedules);
   let octokitFor: SchedulerOptions['octokitFor'] = options.octokitFor;
   if (!octokitFor) {
@@ -45,13 +44,7 @@ export async function schedulerFromConfig(options: SchedulerFromConfigOptions): 
   return createScheduler({
     store,
     logger,
-    poster: createDigestPoster({
-      slackBotToken: secrets.SLACK_BOT_TOKEN,
-      discordBotToken: secrets.DISCORD_BOT_TOKEN,
-      slackApiUrl: env.SLACK_API_URL || undefined,
-      discordApiUrl: env.DISCORD_API_URL || undefined,
-      logger,
-    }),
+    poster: createDigestPoster(options.channels),
     octokitFor,
     summarise: options.summarise,
     sweepSeconds: d.sweepSeconds,

@@ -19,8 +19,8 @@ export { type SchedulerFromConfigOptions, schedulerFromConfig } from './from-con
 export { digestSummariser, githubOctokitFor } from './ports.js';
 export {
   createDigestPoster,
+  type DigestChannels,
   type DigestPoster,
-  type DigestPosterOptions,
   type DigestTarget,
 } from './post.js';
 export {

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventHandler } from '../../src/bots/router.js';
 import type { NormalizedEvent } from '../../src/core/index.js';
 import { createLogger, MemorySink } from '../../src/core/index.js';
-import { createDigestPoster, createDigestRunner, nextDue } from '../../src/scheduler/index.js';
+import { createDigestRunner, nextDue } from '../../src/scheduler/index.js';
 import type { Store } from '../../src/store/index.js';
+import { chatDigestPoster } from '../support/digest-poster.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
 import { type StandIns, startStandIns } from './support/stand-ins.js';
 
@@ -59,7 +60,7 @@ describe('a digest created in a Slack channel', () => {
     const due = nextDue({ cron: schedule!.cron, timezone: schedule!.timezone }, new Date())!;
     const runner = createDigestRunner({
       store,
-      poster: createDigestPoster({ slackBotToken: 'xoxb-test-token', slackApiUrl: `${stand.url}/slack` }),
+      poster: chatDigestPoster({ slackBotToken: 'xoxb-test-token', slackApiUrl: `${stand.url}/slack` }),
       octokitFor: () => new Octokit({ baseUrl: `${stand.url}/gh` }),
       now: () => due,
       logger: createLogger({ level: 'silent', pretty: false }),

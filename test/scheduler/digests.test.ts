@@ -2,13 +2,13 @@ import { Octokit } from '@octokit/rest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/index.js';
 import {
-  createDigestPoster,
   createDigestRunner,
   type DigestRunner,
   handleDigestCommand,
   type Summarise,
 } from '../../src/scheduler/index.js';
 import type { Platform, Store } from '../../src/store/index.js';
+import { chatDigestPoster } from '../support/digest-poster.js';
 import { dropTestStore, openTestStore, testDatabaseUri } from '../support/store.js';
 import { type StandIns, startStandIns } from './support/stand-ins.js';
 
@@ -46,7 +46,7 @@ function runner(
 ): DigestRunner {
   return createDigestRunner({
     store,
-    poster: createDigestPoster({
+    poster: chatDigestPoster({
       slackBotToken: 'xoxb-test-token',
       discordBotToken: 'discord-test-token',
       slackApiUrl: `${stand.url}/slack`,
@@ -204,7 +204,7 @@ describe('two schedulers sweeping the same minute', () => {
       const a = runner(clock);
       const b = createDigestRunner({
         store: other,
-        poster: createDigestPoster({ slackBotToken: 'xoxb-test-token', slackApiUrl: `${stand.url}/slack-b` }),
+        poster: chatDigestPoster({ slackBotToken: 'xoxb-test-token', slackApiUrl: `${stand.url}/slack-b` }),
         now: () => clock.now,
         logger,
         concurrency: 3,

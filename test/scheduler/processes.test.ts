@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Store } from '../../src/store/index.js';
 import { dropTestStore, openTestStore, testDatabaseUri } from '../support/store.js';
 import { countByChannel, type StandIns, startStandIns } from './support/stand-ins.js';
@@ -40,15 +41,8 @@ async function startScheduler(name: string, leaseMs = 6000): Promise<ChildProces
   return child;
 }
 
-async function until<T>(probe: () => Promise<T | undefined | null | false> | T, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** How long the schedulers get to post or settle, polled every 100 ms. */
+const WAIT = { timeout: 60_000, interval: 100 };
 
 /** 50 digests, each in its own channel, all due at the same second a few seconds from now. */
 async function fiftyDueSoon(tag: string): Promise<{ channels: string[]; dueAt: Date }> {
@@ -75,22 +69,23 @@ async function fiftyDueSoon(tag: string): Promise<{ channels: string[]; dueAt: D
 /** Waits until every run is settled and the schedulers have swept again after the last post. */
 async function settled(channels: string[]): Promise<void> {
   const mine = () => stand.posts.filter((p) => channels.includes(p.channel));
-  await until(() => new Set(mine().map((p) => p.channel)).size === channels.length).catch(async (e) => {
-    console.log(
-      'DEBUG',
-      JSON.stringify(await store.models.DigestRun.find({ status: { $ne: 'posted' } }).lean()),
-      Date.now(),
-    );
-    console.log('JOBS', JSON.stringify(await store.db.collection('agendaJobs').find().toArray()));
-    throw e;
-  });
-  await until(
-    async () =>
-      (await store.models.DigestRun.countDocuments({ status: { $in: ['queued', 'running'] } })) === 0,
-  );
+  await vi
+    .waitFor(() => expect(new Set(mine().map((p) => p.channel)).size).toBe(channels.length), WAIT)
+    .catch(async (e) => {
+      console.log(
+        'DEBUG',
+        JSON.stringify(await store.models.DigestRun.find({ status: { $ne: 'posted' } }).lean()),
+        Date.now(),
+      );
+      console.log('JOBS', JSON.stringify(await store.db.collection('agendaJobs').find().toArray()));
+      throw e;
+    });
+  await vi.waitFor(async () => {
+    expect(await store.models.DigestRun.countDocuments({ status: { $in: ['queued', 'running'] } })).toBe(0);
+  }, WAIT);
   const last = Math.max(...mine().map((p) => p.at));
   // Both processes sweep every second: after three more seconds a double would have shown up.
-  await until(() => Date.now() > last + 3000);
+  await sleep(Math.max(0, last + 3000 - Date.now()) + 100);
 }
 
 describe('two scheduler processes and 50 digests due at the same second', () => {
@@ -116,7 +111,7 @@ describe('two scheduler processes and 50 digests due at the same second', () => 
     // The doomed process's posts reach the stand-in and are never answered: it dies mid-window.
     stand.hang.add('doomed');
     const { channels } = await fiftyDueSoon('kill');
-    await until(() => stand.held.some((p) => channels.includes(p.channel)));
+    await vi.waitFor(() => expect(stand.held.some((p) => channels.includes(p.channel))).toBe(true), WAIT);
     doomed!.kill('SIGKILL');
     const held = stand.held.filter((p) => channels.includes(p.channel)).map((p) => p.channel);
 

@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
 import express from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatScheduleRows, listScheduleRows } from '../../src/cli/schedules.js';
 import { createLogger } from '../../src/core/index.js';
 import {
   agendashRouter,
-  createDigestPoster,
   createScheduler,
   JOBS_COLLECTION,
   type Scheduler,
@@ -13,6 +12,7 @@ import {
   syncConfigSchedules,
 } from '../../src/scheduler/index.js';
 import type { Store, TaskRecord } from '../../src/store/index.js';
+import { chatDigestPoster } from '../support/digest-poster.js';
 import { dropTestStore, openTestStore, testDatabaseUri } from '../support/store.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
@@ -26,7 +26,7 @@ let reaped = 0;
 function scheduler(on: Store): Scheduler {
   const created = createScheduler({
     store: on,
-    poster: createDigestPoster({ logger }),
+    poster: chatDigestPoster({ logger }),
     logger,
     sweepSeconds: 1,
     reapContainers: async () => {
@@ -42,15 +42,8 @@ function scheduler(on: Store): Scheduler {
   return created;
 }
 
-async function until<T>(probe: () => Promise<T | undefined | null | false> | T, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** How long a job gets to run once asked, polled every 100 ms. */
+const WAIT = { timeout: 20_000, interval: 100 };
 
 beforeAll(async () => {
   store = await openTestStore({ uri });
@@ -102,8 +95,12 @@ describe('the scheduler on Agenda', () => {
     );
 
     await schedulers[0]!.agenda.now('store:purge');
-    await until(async () => (await store.models.Delivery.countDocuments({ key: 'old-delivery' })) === 0);
-    await until(async () => (await store.models.DigestRun.countDocuments({ scheduleId: schedule.id })) === 0);
+    await vi.waitFor(async () => {
+      expect(await store.models.Delivery.countDocuments({ key: 'old-delivery' })).toBe(0);
+    }, WAIT);
+    await vi.waitFor(async () => {
+      expect(await store.models.DigestRun.countDocuments({ scheduleId: schedule.id })).toBe(0);
+    }, WAIT);
     expect(await store.models.Delivery.countDocuments({ key: 'fresh-delivery' })).toBe(1);
   });
 
@@ -116,14 +113,18 @@ describe('the scheduler on Agenda', () => {
     await store.claimNextTask('dead-worker', 1, ['scheduler.test']);
     await new Promise((r) => setTimeout(r, 20));
     await schedulers[1]!.agenda.now('tasks:requeue-expired');
-    const told = await until(() => gaveUp.find((t) => t.id === task.id));
+    const told = await vi.waitFor(() => {
+      const found = gaveUp.find((t) => t.id === task.id);
+      if (!found) throw new Error(`no give-up reported for task ${task.id} yet`);
+      return found;
+    }, WAIT);
     expect(told?.lastError?.message).toMatch(/dead-worker stopped answering; gave up after 1 attempts/);
     expect((await store.getTask(task.id))?.status).toBe('failed');
   });
 
   it('reaps orphaned sandbox containers through a job named for this host', async () => {
     await schedulers[0]!.agenda.now(`sandbox:reap:${hostname()}`);
-    await until(() => reaped > 0);
+    await vi.waitFor(() => expect(reaped).toBeGreaterThan(0), WAIT);
   });
 
   it('serves agendash as an express router for the integrator to mount behind admin auth', async () => {

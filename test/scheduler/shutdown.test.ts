@@ -1,8 +1,9 @@
 import { Octokit } from '@octokit/rest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/core/index.js';
-import { createDigestPoster, createScheduler } from '../../src/scheduler/index.js';
+import { createScheduler } from '../../src/scheduler/index.js';
 import type { Store } from '../../src/store/index.js';
+import { chatDigestPoster } from '../support/digest-poster.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
 import { type StandIns, startStandIns } from './support/stand-ins.js';
 
@@ -18,21 +19,11 @@ afterAll(async () => {
   await dropTestStore(store);
 });
 
-async function until<T>(probe: () => Promise<T | undefined | null | false> | T, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('stopping the scheduler', () => {
   it('finishes the digest it is posting before it stops, and claims nothing new', async () => {
     const scheduler = createScheduler({
       store,
-      poster: createDigestPoster({ slackBotToken: 'xoxb-test-token', slackApiUrl: `${stand.url}/slack` }),
+      poster: chatDigestPoster({ slackBotToken: 'xoxb-test-token', slackApiUrl: `${stand.url}/slack` }),
       octokitFor: () => new Octokit({ baseUrl: `${stand.url}/gh` }),
       logger: createLogger({ level: 'silent', pretty: false }),
       sweepSeconds: 1,
@@ -52,7 +43,10 @@ describe('stopping the scheduler', () => {
       enabled: true,
     });
     // Stop while the post is on its way.
-    await until(async () => (await store.listDigestRuns({ scheduleId: schedule.id })).length > 0);
+    await vi.waitFor(
+      async () => expect((await store.listDigestRuns({ scheduleId: schedule.id })).length).toBeGreaterThan(0),
+      { timeout: 20_000, interval: 50 },
+    );
     await scheduler.stop();
 
     const runs = await store.listDigestRuns({ scheduleId: schedule.id });

@@ -3,7 +3,9 @@
  * the gateway for mentions, DMs and threads, replies through @discordjs/rest, and slash command
  * registration. The rest of Deckhand imports Discord only from here.
  */
+export { createDiscordAdapter, type DiscordAdapterDeps } from './adapter.js';
 export * from './application.js';
+export { createDiscordDigestChannel, discordNonce } from './digest.js';
 export { startDiscordGateway } from './gateway.js';
 export { createDiscordGatewayParser, createDiscordRoute, discordPolicy } from './ingress.js';
 export * from './parse.js';

@@ -1,2 +1,2 @@
 /** The terminal adapter's door: `deckhand chat` turns each typed line into an event and prints replies. */
-export { TerminalSink, terminalEvent } from './adapter.js';
+export { createTerminalAdapter, TerminalSink, terminalEvent } from './adapter.js';

@@ -3,13 +3,15 @@
  * HTTP app, then the worker edits it (real store, worker, router, Docker sandbox, Discord sink).
  * discord.com is a loopback stand-in (see ../slack/fake-api.ts).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DISCORD_APP, type Harness, postDiscord, startHarness, until } from '../slack/harness.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DISCORD_APP, type Harness, postDiscord, startHarness } from '../slack/harness.js';
 
 const TOKEN = 'interaction-token-e2e-secret';
 const WEBHOOK = `/api/v10/webhooks/${DISCORD_APP}/${TOKEN}`;
 
 let harness: Harness;
+/** How long the worker gets to finish the command, polled every 50 ms. */
+const WAIT = { timeout: 20_000, interval: 50 };
 
 beforeAll(async () => {
   harness = await startHarness((call) =>
@@ -43,9 +45,9 @@ function slashCommand(id: string, text: string) {
   };
 }
 
-async function finished(id: string): Promise<boolean> {
+async function statusOf(id: string): Promise<string | undefined> {
   const task = await harness.store.models.Task.findOne({ 'source.eventId': id }).lean();
-  return task?.status === 'succeeded' || task?.status === 'failed';
+  return task?.status;
 }
 
 describe('Discord end to end', () => {
@@ -57,8 +59,10 @@ describe('Discord end to end', () => {
     // The same interaction delivered again (a proxy retry) must not run the code twice.
     expect(await (await postDiscord(harness.base, interaction)).json()).toEqual({ type: 5 });
 
-    await until(() => finished('1300000000000000042'));
-    await until(() => harness.api.calls.length >= 2);
+    await vi.waitFor(async () => {
+      expect(['succeeded', 'failed']).toContain(await statusOf('1300000000000000042'));
+    }, WAIT);
+    await vi.waitFor(() => expect(harness.api.calls.length).toBeGreaterThanOrEqual(2), WAIT);
     expect(await harness.store.models.Task.countDocuments({ 'source.eventId': '1300000000000000042' })).toBe(
       1,
     );

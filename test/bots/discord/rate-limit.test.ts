@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDiscordSink } from '../../../src/bots/discord/sink.js';
 import type { NormalizedEvent } from '../../../src/core/index.js';
 import type { ComposedDigest } from '../../../src/scheduler/compose.js';
-import { createDigestPoster } from '../../../src/scheduler/post.js';
+import { chatDigestPoster } from '../../support/digest-poster.js';
 import { type ApiCall, type FakeApi, startFakeApi } from '../slack/fake-api.js';
 
 const BOT_TOKEN = 'discord-bot-token-rate-limit-test';
@@ -75,7 +75,7 @@ describe('a Discord 429 with retry_after', () => {
   });
 
   it('is waited out by the digest poster, and the digest is posted once with its nonce', async () => {
-    const poster = createDigestPoster({ discordBotToken: BOT_TOKEN, discordApiUrl: `${api.url}/discord` });
+    const poster = chatDigestPoster({ discordBotToken: BOT_TOKEN, discordApiUrl: `${api.url}/discord` });
     const digest: ComposedDigest = {
       title: 'Weekly',
       text: 'digest',

@@ -6,15 +6,16 @@
  */
 import { Octokit } from '@octokit/rest';
 import { createLogger } from '../../../src/core/index.js';
-import { createDigestPoster, createScheduler } from '../../../src/scheduler/index.js';
+import { createScheduler } from '../../../src/scheduler/index.js';
 import { openStore } from '../../../src/store/index.js';
+import { chatDigestPoster } from '../../support/digest-poster.js';
 
 const [uri = '', standIn = '', name = 'scheduler', leaseMs = '2000'] = process.argv.slice(2);
 const store = await openStore({ uri, retryBaseMs: 0 });
 const scheduler = createScheduler({
   store,
   id: name,
-  poster: createDigestPoster({
+  poster: chatDigestPoster({
     slackBotToken: 'xoxb-test-token',
     slackApiUrl: `${standIn}/${name}`,
     retry: { tries: 1, timeoutMs: 60_000 },

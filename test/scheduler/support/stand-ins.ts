@@ -4,6 +4,7 @@
  * has answered it, the way a platform shows a message only after accepting it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { parseSlackForm } from '../../bots/slack/fake-api.js';
 
 export interface RecordedPost {
   /** First path segment: lets each process under test use its own base URL. */
@@ -63,7 +64,9 @@ export async function startStandIns(): Promise<StandIns> {
     const rest = parts.join('/');
     if (req.method === 'POST') {
       const text = await readBody(req);
-      const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+      // Slack's Web API takes form bodies (what @slack/web-api sends); Discord takes JSON.
+      const form = (req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded');
+      const body = (form ? parseSlackForm(text) : text ? JSON.parse(text) : {}) as Record<string, unknown>;
       const discord = /^channels\/([^/]+)\/messages$/.exec(rest);
       const post: RecordedPost | undefined =
         rest === 'chat.postMessage'
