@@ -197,6 +197,7 @@ export function githubAgentPorts(deps: GithubAgentDeps): {
         text: `Pull request ${input.repo}#${input.number}: ${input.title}\n\n${input.body}\n\nRequest: ${input.instructions || 'review this'}\n\n${diff}`,
       },
     ];
+    // Not p-retry: the second try is a new request (the schema error goes back to the model), no backoff.
     for (let attempt = 0; attempt < 2; attempt++) {
       const answer = await call(
         input.repo,

@@ -53,6 +53,7 @@ function secretGroup(
     : { part, state: 'ok', detail: `${purpose} configured` };
 }
 
+// A race, not AbortSignal.timeout: ioredis, dockerVersion and messageContentIntent take no signal.
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -66,6 +66,7 @@ const KILL_GRACE_MS = 10_000;
 
 /** An exec's exit code; the engine may record it a moment after the stream ended. */
 async function exitCodeOf(exec: Docker.Exec): Promise<number | null> {
+  // Not p-retry: a short poll of a state that is not a failure (and an inspect error ends it at once).
   for (let attempt = 0; attempt < 20; attempt++) {
     const info = await exec.inspect().catch(() => undefined);
     if (!info) return null;
@@ -203,6 +204,7 @@ export class SandboxContainer {
       });
       payload.pipe(this.stream);
     }
+    // A race, not a signal: the streams cannot be aborted, only killed and then given up on (stuck).
     const how = await Promise.race([done, stuck]);
     signal?.removeEventListener('abort', onAbort);
     clearTimeout(stuckTimer);
@@ -289,10 +291,12 @@ export class SandboxContainer {
 
   private async exitState(): Promise<{ exitCode: number | null; oomKilled: boolean }> {
     try {
-      await Promise.race([
-        this.container.wait({ condition: 'not-running' }),
-        new Promise((resolve) => setTimeout(resolve, 5000).unref()),
-      ]);
+      // Up to 5 s for the engine to record the exit (the request is closed then); inspect tells either way.
+      await this.container
+        .wait({ condition: 'not-running', abortSignal: AbortSignal.timeout(5000) })
+        .catch((error: unknown) => {
+          if ((error as Error | null)?.name !== 'AbortError') throw error;
+        });
       const info = await this.container.inspect();
       if (info.State.Running) return { exitCode: null, oomKilled: info.State.OOMKilled };
       return { exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled };

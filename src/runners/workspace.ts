@@ -161,6 +161,7 @@ export async function collectWorkspace(
   const incoming = join(dirname(dir), `.${basename(dir)}-incoming-${suffix}`);
   const previous = join(dirname(dir), `.${basename(dir)}-previous-${suffix}`);
   const archive = await container.archiveWorkDir();
+  // A race, not a signal: extractWorkTree and tar's exit take none; on the deadline the stream is cut.
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {

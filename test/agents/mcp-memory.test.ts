@@ -9,6 +9,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMcpTools } from '../../src/agents/index.js';
 import { doctorExitCode, runDoctor } from '../../src/cli/doctor.js';
 import type { Config } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -151,6 +152,31 @@ describe('MCP servers', () => {
       await agent.close();
       http.closeAllConnections();
       http.close();
+    }
+  });
+
+  it('reports a server that never answers as broken, naming how long it waited', async () => {
+    // Accepts the connection and the request, then says nothing.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mcp`;
+    try {
+      const set = await openMcpTools({
+        silent: { url, args: [], env: {}, mutates: false, startTimeoutMs: 300, callTimeoutMs: 300 },
+      });
+      await set.close();
+      expect(set.tools).toEqual([]);
+      expect(set.status).toEqual([
+        {
+          server: 'silent',
+          state: 'broken',
+          tools: [],
+          detail: 'MCP server silent did not answer within 300 ms',
+        },
+      ]);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
     }
   });
 

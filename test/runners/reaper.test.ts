@@ -1,5 +1,5 @@
 /** Orphaned sandbox containers are removed; live ones of other processes are left alone. */
-import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +10,12 @@ let docker: Docker;
 let imageId: string;
 const created: string[] = [];
 
-/** A pid that existed a moment ago and is gone now. */
+/**
+ * A pid no process can have: one above the kernel's pid_max. (A pid that existed a moment ago can be
+ * handed out again while the suite spawns processes, which made this test flaky.)
+ */
 function deadPid(): number {
-  const child = spawnSync('true');
-  const pid = child.pid ?? 0;
+  const pid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) + 1;
   expect(() => process.kill(pid, 0)).toThrow();
   return pid;
 }

@@ -115,19 +115,15 @@ export function createModelChain(options: ModelChainOptions): ModelChain {
         const provider = providerFor(modelId);
         if (!provider) continue;
         const { model } = splitModelId(modelId);
+        // Not p-retry: each attempt yields its events to our caller as they come, which p-retry's
+        // promise-returning callback cannot do; and the wait must reject when the task is cancelled.
         for (let attempt = 0; attempt <= options.maxRetries; attempt++) {
           if (signal.aborted) throw signal.reason;
-          const controller = new AbortController();
-          const forward = () => controller.abort(signal.reason);
-          signal.addEventListener('abort', forward, { once: true });
-          let timedOut = false;
-          const timer = setTimeout(() => {
-            timedOut = true;
-            controller.abort(new Error('model call timed out'));
-          }, options.timeoutMs);
+          const deadline = AbortSignal.timeout(options.timeoutMs);
+          const callSignal = AbortSignal.any([signal, deadline]);
           let started = false;
           try {
-            for await (const event of provider.stream({ ...request, model }, controller.signal)) {
+            for await (const event of provider.stream({ ...request, model }, callSignal)) {
               if (!started) {
                 started = true;
                 yield { type: 'model', modelId };
@@ -135,11 +131,11 @@ export function createModelChain(options: ModelChainOptions): ModelChain {
               yield event;
             }
             // The SDKs end a stream quietly when its request is aborted; that is not a whole answer.
-            if (controller.signal.aborted) throw controller.signal.reason;
+            if (callSignal.aborted) throw callSignal.reason;
             return;
           } catch (error) {
             if (signal.aborted) throw signal.reason;
-            const failure = classify(error, timedOut, options.timeoutMs);
+            const failure = classify(error, deadline.aborted, options.timeoutMs);
             log?.warn(
               { model: modelId, attempt, failure: failure.describe, err: error },
               'model call failed',
@@ -159,9 +155,6 @@ export function createModelChain(options: ModelChainOptions): ModelChain {
               break;
             }
             await sleep(waitMs, signal);
-          } finally {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', forward);
           }
         }
       }

@@ -28,14 +28,22 @@ function toolNameFor(server: string, tool: string): string {
   return `mcp_${server}_${tool.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+/**
+ * Runs one SDK request with a deadline: the SDK cancels the request (and tells the server) when the
+ * signal fires. `timeout` only keeps the SDK's own 60 s default from firing first.
+ */
+async function withDeadline<T>(
+  ms: number,
+  what: string,
+  request: (options: { signal: AbortSignal; timeout: number }) => Promise<T>,
+): Promise<T> {
+  const signal = AbortSignal.timeout(ms);
+  try {
+    return await request({ signal, timeout: ms + 1000 });
+  } catch (error) {
+    if (signal.aborted) throw new Error(`${what} did not answer within ${ms} ms`, { cause: error });
+    throw error;
+  }
 }
 
 function validatorFor(inputSchema: unknown): z.ZodType {
@@ -73,7 +81,9 @@ async function connect(name: string, settings: McpServerSettings): Promise<Clien
       })
     : new StreamableHTTPClientTransport(new URL(settings.url ?? ''));
   try {
-    await withTimeout(client.connect(transport), settings.startTimeoutMs, `MCP server ${name}`);
+    await withDeadline(settings.startTimeoutMs, `MCP server ${name}`, (options) =>
+      client.connect(transport, options),
+    );
     return client;
   } catch (error) {
     await client.close().catch(() => undefined);
@@ -87,7 +97,9 @@ async function openServer(
 ): Promise<{ client: Client; tools: Tool[] }> {
   const client = await connect(name, settings);
   try {
-    const listed = await withTimeout(client.listTools(), settings.startTimeoutMs, `MCP server ${name}`);
+    const listed = await withDeadline(settings.startTimeoutMs, `MCP server ${name}`, (options) =>
+      client.listTools(undefined, options),
+    );
     const tools = listed.tools.map((spec): Tool => {
       const validator = validatorFor(spec.inputSchema);
       const inputSchema = { ...(spec.inputSchema as Record<string, unknown>), type: 'object' };
