@@ -35,6 +35,7 @@ fi
 
 echo "== tests"
 mkdir -p .deckhand
+# Both vitest projects, each file once: `unit` (no services) and `integration` (see vitest.config.ts).
 npx vitest run --reporter=default --reporter=json --outputFile=.deckhand/vitest.json "$@"
 rc=$?
 node -e '

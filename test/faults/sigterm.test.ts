@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Store } from '../../src/store/index.js';
 import { freePort } from '../faults/processes.js';
 import { signedSlackMention } from '../support/ingress.js';
@@ -35,15 +35,8 @@ function exitOf(child: ChildProcess): Promise<number | null> {
     : new Promise((r) => child.once('exit', r));
 }
 
-async function until<T>(probe: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(100);
-  }
-}
+/** How long a process gets to come up or finish its tasks, polled every 100 ms. */
+const WAIT = { timeout: 60_000, interval: 100 };
 
 async function startDeckhand(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [BIN, 'start', '--role', 'all'], {
@@ -62,12 +55,10 @@ async function startDeckhand(port: number): Promise<ChildProcess> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);
-  await until(() =>
-    fetch(`http://127.0.0.1:${port}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    ),
-  );
+  await vi.waitFor(async () => {
+    // Refused until the process listens: waitFor tries again.
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).ok).toBe(true);
+  }, WAIT);
   return child;
 }
 
@@ -106,10 +97,12 @@ describe('SIGTERM during load', () => {
     for (const id of ids.filter((id) => !acked.has(id))) if (await deliver(port, id)) acked.add(id);
     expect(acked.size).toBe(ids.length);
 
-    const tasks = await until(async () => {
+    const tasks = await vi.waitFor(async () => {
       const all = await store.listTasks({}, 1000);
-      return all.length >= ids.length && all.every((t) => t.status === 'succeeded') ? all : undefined;
-    });
+      const open = all.filter((t) => t.status !== 'succeeded').length;
+      if (all.length < ids.length || open > 0) throw new Error(`${all.length} tasks, ${open} not succeeded`);
+      return all;
+    }, WAIT);
     expect(tasks.map((t) => t.source.eventId).sort()).toEqual([...ids].sort());
     second.kill('SIGTERM');
     expect(await exitOf(second)).toBe(0);
@@ -122,11 +115,15 @@ describe('SIGTERM during load', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(stopping);
-    const started = (id: string) =>
-      store.models.AuditEntry.countDocuments({ action: 'work.started', target: id });
-    await until(() => started(quick.id));
+    const waitForStart = (id: string) =>
+      vi.waitFor(async () => {
+        expect(
+          await store.models.AuditEntry.countDocuments({ action: 'work.started', target: id }),
+        ).toBeGreaterThan(0);
+      }, WAIT);
+    await waitForStart(quick.id);
     const slow = await store.enqueueTask({ kind: 'crash.test', source, maxAttempts: 1 });
-    await until(() => started(slow.id));
+    await waitForStart(slow.id);
 
     // Both are 20 s tasks; the worker's grace is 5 s, so it must release them, not drop them.
     stopping.kill('SIGTERM');
@@ -139,10 +136,11 @@ describe('SIGTERM during load', () => {
     });
     children.push(next);
     for (const task of [quick, slow]) {
-      const done = await until(async () => {
+      const done = await vi.waitFor(async () => {
         const t = await store.getTask(task.id);
-        return t?.status === 'succeeded' ? t : undefined;
-      });
+        if (t?.status !== 'succeeded') throw new Error(`task ${task.id} is ${t?.status}`);
+        return t;
+      }, WAIT);
       // A release does not use up the attempt: maxAttempts 1 still got its second run.
       expect(done.result).toEqual({ by: 'next' });
       expect(await store.models.AuditEntry.countDocuments({ action: 'work.done', target: task.id })).toBe(1);

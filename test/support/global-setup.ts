@@ -1,6 +1,8 @@
 /**
- * Brings up the real services (scripts/services.sh up) once for the whole run and exports their
- * addresses to every test worker. Nothing is mocked here: a missing service fails the run.
+ * The integration project's global setup (vitest.config.ts): brings up the real services
+ * (scripts/services.sh up) once for the run and exports their addresses to every test worker. Nothing
+ * is mocked here: a missing service fails the run. The unit project runs without it, and without
+ * those addresses (test/support/unit-setup.ts).
  */
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
