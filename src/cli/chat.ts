@@ -1,6 +1,8 @@
 /**
  * `deckhand chat`: a terminal conversation through the same pipeline, worker, router and
  * orchestrator as Slack, Discord and GitHub. Reads lines (interactive or piped), waits for each reply.
+ * On a fresh machine it first brings up what it needs (store, Docker engine, sandbox image), one
+ * progress line per step on stderr, so replies on stdout stay clean and `run python` works.
  */
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -8,11 +10,16 @@ import { createEventHandler, createWorker, TerminalSink, terminalEvent } from '.
 import { createLogger, loadConfig, userMessageOf } from '../core/index.js';
 import { isFinished } from '../store/index.js';
 import { openRuntime } from './runtime.js';
+import { bringUpSandbox } from './sandbox.js';
 
 export async function chatCommand(): Promise<number> {
   const config = loadConfig();
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
-  const runtime = await openRuntime(config, log);
+  const progress = process.stderr;
+  const runtime = await openRuntime(config, log, {
+    progress,
+    prepareSandbox: () => bringUpSandbox(config, progress),
+  });
   const sink = new TerminalSink(process.stdout);
   const worker = createWorker({
     store: runtime.store,
@@ -35,7 +42,13 @@ export async function chatCommand(): Promise<number> {
   const session = randomUUID();
   const interactive = process.stdin.isTTY === true;
   if (interactive) process.stdout.write('Deckhand terminal chat. Type `help`, or Ctrl-D to leave.\n');
-  const lines = createInterface({ input: process.stdin, terminal: interactive, prompt: 'you> ' });
+  // output: without it a terminal shows neither the prompt nor what is typed (raw mode, no echo).
+  const lines = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: interactive,
+    prompt: 'you> ',
+  });
   if (interactive) lines.prompt();
   // A run of code may be multi-line: lines inside an open ``` block are joined before sending.
   let pending: string[] = [];

@@ -21,15 +21,37 @@ import {
 } from '../runners/index.js';
 import { schedulerToolPort } from '../scheduler/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { progressLine } from './sandbox.js';
 
 const run = promisify(execFile);
 const SERVICES_SCRIPT = resolve(import.meta.dirname, '../../scripts/services.sh');
 
+/**
+ * Shows, on `progress`, the first thing scripts/services.sh says it does (building or starting
+ * FerretDB) as `store: ... ready in 3.1 s`; nothing when the service was already up.
+ */
+function storeProgress(stderr: NodeJS.ReadableStream | null, progress: NodeJS.WritableStream | undefined) {
+  let line: ReturnType<typeof progressLine> | undefined;
+  stderr?.on('data', (chunk: Buffer | string) => {
+    const said = /^services: (?!FAILED)(.*)$/m.exec(String(chunk))?.[1];
+    if (progress && !line && said) line = progressLine(progress, `store: ${said}`);
+  });
+  return (ok: boolean) => (ok ? line?.done() : line?.failed());
+}
+
 /** MONGODB_URI, or the local FerretDB that scripts/services.sh builds and starts. */
-export async function resolveStoreUri(config: Config, log: Logger): Promise<string> {
+export async function resolveStoreUri(
+  config: Config,
+  log: Logger,
+  progress?: NodeJS.WritableStream,
+): Promise<string> {
   if (config.store.uri) return config.store.uri;
+  let finish: ((ok: boolean) => void) | undefined;
   try {
-    const { stdout } = await run('bash', [SERVICES_SCRIPT, 'up', 'mongo'], { timeout: 10 * 60_000 });
+    const started = run('bash', [SERVICES_SCRIPT, 'up', 'mongo'], { timeout: 10 * 60_000 });
+    finish = storeProgress(started.child.stderr, progress);
+    const { stdout } = await started;
+    finish(true);
     const uri = /^export MONGODB_URI='(.*)'$/m.exec(stdout)?.[1];
     if (!uri) throw new Error('services.sh printed no MONGODB_URI');
     log.info(
@@ -38,6 +60,7 @@ export async function resolveStoreUri(config: Config, log: Logger): Promise<stri
     );
     return uri;
   } catch (error) {
+    finish?.(false);
     const stderr = (error as { stderr?: string }).stderr?.trim();
     throw new DeckhandError(
       'STORE_UNREACHABLE',
@@ -62,8 +85,19 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
-  const uri = await resolveStoreUri(config, log);
+export interface RuntimeOptions {
+  /** Where `deckhand chat` shows what it brings up (store, sandbox), one line per step. */
+  progress?: NodeJS.WritableStream;
+  /** Asked once the store is up, before the sandbox opens: false leaves code execution off. */
+  prepareSandbox?: () => Promise<boolean>;
+}
+
+export async function openRuntime(
+  config: Config,
+  log: Logger,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
+  const uri = await resolveStoreUri(config, log, options.progress);
   const store = await openStore({
     uri,
     retries: config.store.connectRetries,
@@ -94,7 +128,9 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     redis,
   );
   const pipeline = createPipeline(store, { logger: log });
-  const sandbox = await openSandbox(config, store, log);
+  const sandbox = (await (options.prepareSandbox?.() ?? true))
+    ? await openSandbox(config, store, log)
+    : undefined;
   // GitHub App (or GITHUB_TOKEN): mentions, tracking comments and the agent's repository tools. With
   // Redis, every process's GitHub clients share one throttling state (write spacing, rate limits).
   const githubAccess = githubAccessFromConfig(config, { logger: log, ...(redis ? { redis } : {}) });
