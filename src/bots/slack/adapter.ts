@@ -78,7 +78,12 @@ function connector(parts: SlackParts) {
         appToken,
         apiUrl: parts.env.SLACK_API_URL || undefined,
         logger: logger.child({ transport: 'slack-socket-mode' }),
-        parse: createSlackBodyParser({ config, threads: parts.threads }),
+        parse: createSlackBodyParser({
+          config,
+          threads: parts.threads,
+          installations: parts.deps.store,
+          logger,
+        }),
         ingest,
       });
       return { stop: () => socket.stop() };
@@ -144,7 +149,11 @@ export function createSlackAdapter(deps: SlackAdapterDeps): PlatformAdapter {
     platform: 'slack',
     // Signature, allow-lists, bot policy and thread membership: ingress.ts.
     routes: [
-      { path: '/slack/events', accept: createSlackRoute({ config, threads: parts.threads }), ack: slackAck },
+      {
+        path: '/slack/events',
+        accept: createSlackRoute({ config, threads: parts.threads, installations: deps.store, logger }),
+        ack: slackAck,
+      },
     ],
     ...(pages ? { pages } : {}),
     connect: connector(parts),

@@ -4,10 +4,11 @@
  * through parseSlackRequest with the configured policy. A plain reply in a thread is kept only when
  * Deckhand is already in that thread. The pipeline does the rest (dedupe, durable task, ack).
  */
-import type { Config, ParseOutcome } from '../../core/index.js';
+import type { Config, Logger, ParseOutcome } from '../../core/index.js';
 import { ignore, ingressError } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import type { AdmissionPolicy } from '../admission.js';
+import { forgetUninstalledSlackWorkspace } from './oauth-store.js';
 import { parseSlackRequest, SLACK_THREAD_REPLY, type SlackRequest } from './parse.js';
 import { verifySlackSignature } from './verify.js';
 
@@ -57,6 +58,29 @@ export function slackRequestFromBody(
 export interface SlackIngressDeps {
   config: Pick<Config, 'slack' | 'secrets'>;
   threads: ThreadLookup;
+  /** Where installations are forgotten on `app_uninstalled` / `tokens_revoked` (multi-workspace installs). */
+  installations?: Pick<Store, 'deleteInstallation'> | undefined;
+  logger?: Pick<Logger, 'info'> | undefined;
+}
+
+/** Both uninstall events name themselves in the body; anything else skips the second parse. */
+const UNINSTALL_HINT = /"(app_uninstalled|tokens_revoked)"/;
+
+/**
+ * A verified Events API body that uninstalls the app (or revokes its bot tokens) forgets the
+ * workspace's installation, so its dead tokens are never tried again; it is not a task.
+ */
+async function uninstalled(deps: SlackIngressDeps, rawBody: Buffer, contentType: string): Promise<boolean> {
+  if (!deps.installations || !contentType.includes('json')) return false;
+  const text = rawBody.toString('utf8');
+  if (!UNINSTALL_HINT.test(text)) return false;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return false; // the parser answers 400 for it
+  }
+  return forgetUninstalledSlackWorkspace(deps.installations, body, deps.logger);
 }
 
 /** The `/slack/events` route: verify the signature, parse with the policy, keep known thread replies. */
@@ -77,12 +101,9 @@ export function createSlackRoute(deps: SlackIngressDeps) {
       timestamp: headers['x-slack-request-timestamp'],
       signature: headers['x-slack-signature'],
     });
-    const outcome = parseSlackRequest({
-      rawBody,
-      contentType: headers['content-type'] ?? '',
-      headers,
-      policy,
-    });
+    const contentType = headers['content-type'] ?? '';
+    if (await uninstalled(deps, rawBody, contentType)) return ignore('the app was uninstalled');
+    const outcome = parseSlackRequest({ rawBody, contentType, headers, policy });
     return keepKnownThreads(outcome, deps.threads);
   };
 }
@@ -92,6 +113,9 @@ export function createSlackBodyParser(deps: SlackIngressDeps) {
   const policy = slackPolicy(deps.config);
   return async (type: string, body: unknown): Promise<ParseOutcome> => {
     const request = slackRequestFromBody(type, body);
+    if (await uninstalled(deps, request.rawBody, request.contentType)) {
+      return ignore('the app was uninstalled');
+    }
     const outcome = parseSlackRequest({ ...request, headers: {}, policy });
     return keepKnownThreads(outcome, deps.threads);
   };
