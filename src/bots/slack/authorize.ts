@@ -4,11 +4,10 @@
  * SLACK_BOT_TOKEN. With token rotation on, an installation's bot token expires (~12 h) and is
  * renewed here with its refresh token (oauth.v2.access, grant_type=refresh_token) shortly before,
  * one renewal per workspace at a time in this process; the renewed token is stored only if nobody
- * renewed it meanwhile. Also shaped as Bolt's `authorize`, so a Bolt App given it (instead of
- * `token`) starts without calling Slack.
+ * renewed it meanwhile. createSlackAuthorize gives the same answer shaped as Bolt's `authorize`
+ * (for anyone embedding Deckhand's store in a Bolt app); Deckhand itself does not use Bolt.
  * https://api.slack.com/authentication/rotation
  */
-import type { Authorize, AuthorizeResult } from '@slack/bolt';
 import { type WebAPIPlatformError, WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import { type Config, DeckhandError, type Logger } from '../../core/index.js';
@@ -191,10 +190,19 @@ export function slackTokenSourceFromConfig(deps: {
   });
 }
 
+/** Which bot serves a workspace: its token, and the installation's ids when there is one. */
+export interface SlackAuthorization {
+  botToken: string;
+  botId?: string;
+  botUserId?: string;
+  teamId?: string;
+  enterpriseId?: string;
+}
+
 export async function authorizeSlackWorkspace(
   deps: SlackAuthorizeDeps,
   query: SlackWorkspaceQuery,
-): Promise<AuthorizeResult> {
+): Promise<SlackAuthorization> {
   const installed = await currentSlackInstallation(deps, query);
   if (installed) {
     return {
@@ -209,7 +217,10 @@ export async function authorizeSlackWorkspace(
   throw notInstalled(query);
 }
 
-export function createSlackAuthorize(deps: SlackAuthorizeDeps): Authorize<boolean> {
+/** authorizeSlackWorkspace as a function of the request's source (team and enterprise ids). */
+export function createSlackAuthorize(
+  deps: SlackAuthorizeDeps,
+): (source: SlackWorkspaceQuery) => Promise<SlackAuthorization> {
   return (source) =>
     authorizeSlackWorkspace(deps, { teamId: source.teamId, enterpriseId: source.enterpriseId });
 }

@@ -1,12 +1,12 @@
 /**
  * Slack Socket Mode (SLACK_APP_TOKEN, xapp-…): Slack pushes the same payloads over a WebSocket
- * instead of HTTP. We take the raw envelopes from the Socket Mode client (not Bolt's listener chain,
- * which acks events before any handler runs) and feed them to the same parse -> pipeline path as
+ * instead of HTTP. We take the raw envelopes from the Socket Mode client (not a framework's listener chain,
+ * which would ack events before any handler runs) and feed them to the same parse -> pipeline path as
  * HTTP; an envelope is acked only once its task is durable, so a crash before that makes Slack
  * deliver it again, and the pipeline's dedupe turns the redelivery into nothing.
  */
-import { type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
+import { type Logger as SlackSdkLogger, LogLevel } from '@slack/web-api';
 import type { Logger, NormalizedEvent, ParseOutcome } from '../../core/index.js';
 import { isIngressError } from '../../core/index.js';
 import type { IngestResult } from '../pipeline.js';
@@ -67,7 +67,7 @@ export async function handleSocketEnvelope(envelope: SocketEnvelope, deps: Socke
 }
 
 /** Slack SDK logger -> ours, at warn and above (its debug lines carry whole payloads). */
-export function slackLogger(log: Pick<Logger, 'warn' | 'error' | 'info'>): BoltLogger {
+export function slackLogger(log: Pick<Logger, 'warn' | 'error' | 'info'>): SlackSdkLogger {
   let level = LogLevel.WARN;
   const text = (parts: unknown[]) => parts.map(String).join(' ');
   return {
