@@ -71,64 +71,52 @@ function headersOf(req: Request): RequestHeaders {
   return out;
 }
 
-export function createHttpApp(deps: ServerDeps) {
-  const { config, pipeline, logger: log } = deps;
-  const secrets = config.secrets;
-  const metrics: Metrics = deps.metrics ?? createMetrics();
-  const app = express();
-  app.disable('x-powered-by');
-  // Every log line written while serving a request carries its id (the caller's X-Request-Id if sane).
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const given = req.get('x-request-id');
-    const requestId = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-    res.set('x-request-id', requestId);
-    withLogContext({ requestId }, next);
-  });
-  // Each adapter's pages (Slack's OAuth install routes, when configured), then its signed routes.
-  const adapters = deps.adapters ?? platformAdapters({ config, store: deps.store, logger: log });
-  for (const adapter of adapters) if (adapter.pages) app.use(adapter.pages);
-  const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
-  const routes = new Map<string, { route: IngressRoute; platform: string }>();
+/** The signed platform routes by path, each with the platform its adapter serves. */
+type RouteTable = Map<string, { route: IngressRoute; platform: string }>;
+
+function routeTable(adapters: readonly PlatformAdapter[]): RouteTable {
+  const routes: RouteTable = new Map();
   for (const adapter of adapters) {
     for (const route of adapter.routes) routes.set(route.path, { route, platform: adapter.platform });
   }
-  const platformOfRoute = (path: string) => routes.get(path)?.platform ?? 'unknown';
+  return routes;
+}
 
-  for (const [path, { route }] of routes) {
-    app.post(path, raw, async (req: Request, res: Response, next: NextFunction) => {
-      const stop = metrics.ackSeconds.startTimer({ route: path });
-      try {
-        const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const headers = headersOf(req);
-        const outcome = await route.accept(rawBody, headers);
-        if (outcome.kind === 'respond') {
-          res.status(outcome.status).json(outcome.body);
-        } else if (outcome.kind === 'ignore') {
-          res.status(route.ignoredStatus ?? 200).json({ ignored: outcome.reason });
-        } else {
-          const platform = outcome.event.platform;
-          metrics.events.inc({ platform, outcome: 'received' });
-          const { taskId, duplicate } = await withinAckDeadline(pipeline.ingest(outcome.event));
-          if (duplicate) {
-            metrics.duplicates.inc({ platform });
-            metrics.events.inc({ platform, outcome: 'deduplicated' });
-          }
-          const ack = route.ack({ taskId, duplicate, headers });
-          if (ack.body === undefined) res.status(ack.status).end();
-          else res.status(ack.status).json(ack.body);
+/** One signed route: accept (verify + parse), record the task within the ack deadline, ack. */
+function platformRoute(path: string, route: IngressRoute, pipeline: Pipeline, metrics: Metrics) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const stop = metrics.ackSeconds.startTimer({ route: path });
+    try {
+      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const headers = headersOf(req);
+      const outcome = await route.accept(rawBody, headers);
+      if (outcome.kind === 'respond') {
+        res.status(outcome.status).json(outcome.body);
+      } else if (outcome.kind === 'ignore') {
+        res.status(route.ignoredStatus ?? 200).json({ ignored: outcome.reason });
+      } else {
+        const platform = outcome.event.platform;
+        metrics.events.inc({ platform, outcome: 'received' });
+        const { taskId, duplicate } = await withinAckDeadline(pipeline.ingest(outcome.event));
+        if (duplicate) {
+          metrics.duplicates.inc({ platform });
+          metrics.events.inc({ platform, outcome: 'deduplicated' });
         }
-        metrics.requests.inc({ route: path, status: String(res.statusCode) });
-        stop();
-      } catch (error) {
-        next(error);
+        const ack = route.ack({ taskId, duplicate, headers });
+        if (ack.body === undefined) res.status(ack.status).end();
+        else res.status(ack.status).json(ack.body);
       }
-    });
-  }
+      metrics.requests.inc({ route: path, status: String(res.statusCode) });
+      stop();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get('/readyz', async (_req, res) => {
+/** /readyz: the store, and Redis when one is configured. */
+function readiness(deps: ServerDeps) {
+  return async (_req: Request, res: Response) => {
     const checks: Record<string, string> = {};
     try {
       await deps.store.ping();
@@ -146,22 +134,16 @@ export function createHttpApp(deps: ServerDeps) {
     }
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ ok, checks });
-  });
-  // Closed with DECKHAND_METRICS_TOKEN when set (401 without `Authorization: Bearer <token>`).
-  app.get('/metrics', metricsHandler(metrics, secrets.DECKHAND_METRICS_TOKEN));
-  app.use(
-    '/admin',
-    createAdminRouter({
-      store: deps.store,
-      token: secrets.DECKHAND_ADMIN_TOKEN,
-      logger: log,
-      ...(deps.jobsDashboard ? { jobsDashboard: deps.jobsDashboard } : {}),
-    }),
-  );
+  };
+}
 
-  // Errors from body parsing (413), verification (401/503), parsing (400); anything else is a 500
-  // whose detail stays in the log. A refused request has created nothing by this point.
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+/**
+ * Errors from body parsing (413), verification (401/503), parsing (400); anything else is a 500
+ * whose detail stays in the log. A refused request has created nothing by this point.
+ */
+function errorAnswer(routes: RouteTable, metrics: Metrics, log: Logger) {
+  const platformOfRoute = (path: string) => routes.get(path)?.platform ?? 'unknown';
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const typed = error as { type?: string; status?: number };
     // Labels name the matched route template, never req.path (case variants, 404 paths: unbounded).
     const route = routeLabel(req.route, [...routes.keys()]);
@@ -190,8 +172,45 @@ export function createHttpApp(deps: ServerDeps) {
       metrics.events.inc({ platform: platformOfRoute(route), outcome: 'rejected' });
     metrics.requests.inc({ route, status: String(answer.status) });
     res.status(answer.status).json(answer.body);
-  });
+  };
+}
 
+export function createHttpApp(deps: ServerDeps) {
+  const { config, pipeline, logger: log } = deps;
+  const secrets = config.secrets;
+  const metrics: Metrics = deps.metrics ?? createMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  // Every log line written while serving a request carries its id (the caller's X-Request-Id if sane).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('x-request-id');
+    const requestId = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    res.set('x-request-id', requestId);
+    withLogContext({ requestId }, next);
+  });
+  // Each adapter's pages (Slack's OAuth install routes, when configured), then its signed routes.
+  const adapters = deps.adapters ?? platformAdapters({ config, store: deps.store, logger: log });
+  for (const adapter of adapters) if (adapter.pages) app.use(adapter.pages);
+  const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+  const routes = routeTable(adapters);
+  for (const [path, { route }] of routes) app.post(path, raw, platformRoute(path, route, pipeline, metrics));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', readiness(deps));
+  // Closed with DECKHAND_METRICS_TOKEN when set (401 without `Authorization: Bearer <token>`).
+  app.get('/metrics', metricsHandler(metrics, secrets.DECKHAND_METRICS_TOKEN));
+  app.use(
+    '/admin',
+    createAdminRouter({
+      store: deps.store,
+      token: secrets.DECKHAND_ADMIN_TOKEN,
+      logger: log,
+      ...(deps.jobsDashboard ? { jobsDashboard: deps.jobsDashboard } : {}),
+    }),
+  );
+  app.use(errorAnswer(routes, metrics, log));
   return { app, metrics };
 }
 
