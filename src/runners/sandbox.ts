@@ -6,15 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import {
-  type Config,
-  DeckhandError,
-  isDeckhandError,
-  type Logger,
-  logger as sharedLogger,
-} from '../core/index.js';
-import type { RunStatus, Store } from '../store/index.js';
+import { type Config, DeckhandError, type Logger, logger as sharedLogger } from '../core/index.js';
+import type { Store } from '../store/index.js';
 import { SandboxContainer } from './container.js';
 import { createDockerClient } from './docker.js';
 import { dockerUnreachable, pinImage } from './image.js';
@@ -28,7 +23,15 @@ import {
 } from './limits.js';
 import { WarmPool } from './pool.js';
 import { reapOrphans } from './reaper.js';
-import { payloadFor, type RunResult, runOptionsSchema, type SandboxRunOptions } from './run-options.js';
+import { type ParsedRunOptions, payloadFor, type RunResult, type SandboxRunOptions } from './run-options.js';
+import {
+  containerFailed,
+  parseRunOptions,
+  recordResult,
+  resultOf,
+  sandboxFailed,
+  storedError,
+} from './sandbox-run.js';
 import { COLLECT_TIMEOUT_MS, collectWorkspace } from './workspace.js';
 
 export type { RunResult, SandboxRunOptions } from './run-options.js';
@@ -66,152 +69,195 @@ export interface SandboxRunner {
 /** What a caller of the sandbox needs: run(); the run's signal stops it when the task is cancelled. */
 export type CodeRunner = Pick<SandboxRunner, 'run'>;
 
-/** The Run schema caps stored output (maxlength 100 000); the full result goes back to the caller. */
-const STORED_OUTPUT_CHARS = 100_000;
 /** Added to a container's deadline label after its own time limit, before the reaper may take it. */
 const DEADLINE_GRACE_MS = 60_000;
 const MIB = 1024 * 1024;
 
-function sandboxFailed(error: unknown): DeckhandError {
-  if (isDeckhandError(error)) return error;
-  return new DeckhandError('SANDBOX_FAILED', 'The sandbox could not run the code. Try again in a minute.', {
-    cause: error,
-    retryable: true,
-    detail: error instanceof Error ? error.message : String(error),
-  });
+/** One run's container settings and the bytes handed to it, decided before a container is taken. */
+interface RunPlan {
+  imageId: string;
+  shape: ContainerShape;
+  timeoutSeconds: number;
+  nonce: string;
+  payload: Buffer | Readable;
+  argv: string[];
+  keptLinks?: Map<string, string> | undefined;
 }
 
-function statusOf(result: RunResult): RunStatus {
-  if (result.timedOut) return 'timeout';
-  if (result.cancelled) return 'killed';
-  if (result.oomKilled) return 'killed';
-  return result.exitCode === 0 ? 'succeeded' : 'failed';
-}
+/** The runner's state (pinned images, warm pool, runs and cleanups in flight) and its steps. */
+class Sandbox {
+  private readonly docker: Docker;
+  private readonly limits: SandboxLimits;
+  private readonly store: SandboxRunStore | undefined;
+  private readonly log: Logger;
+  private readonly languages: LanguageTable;
+  private readonly poolName: string;
+  private readonly reapIntervalMs: number;
+  private readonly pinned = new Map<string, string>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly runs = new Set<Promise<unknown>>();
+  private readonly pool: WarmPool | undefined;
+  private started: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
-export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunner {
-  const { docker, limits, store } = options;
-  const log = (options.logger ?? sharedLogger()).child({ part: 'sandbox' });
-  const languages = new LanguageTable(options.languages);
-  const poolName = options.pool ?? 'default';
-  const maxIdleMs = options.maxIdleMs ?? 10 * 60_000;
-  const reapIntervalMs = options.reapIntervalMs ?? 60_000;
-  const pinned = new Map<string, string>();
-  const background = new Set<Promise<unknown>>();
-  const runs = new Set<Promise<unknown>>();
-  let started: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-
-  function track(promise: Promise<unknown>): void {
-    const settled = promise.catch((error: unknown) => log.warn({ err: error }, 'sandbox cleanup failed'));
-    background.add(settled);
-    void settled.finally(() => background.delete(settled));
+  constructor(private readonly options: SandboxRunnerOptions) {
+    this.docker = options.docker;
+    this.limits = options.limits;
+    this.store = options.store;
+    this.log = (options.logger ?? sharedLogger()).child({ part: 'sandbox' });
+    this.languages = new LanguageTable(options.languages);
+    this.poolName = options.pool ?? 'default';
+    const maxIdleMs = options.maxIdleMs ?? 10 * 60_000;
+    this.reapIntervalMs = options.reapIntervalMs ?? 60_000;
+    this.pool =
+      (options.warmPool ?? 0) > 0
+        ? new WarmPool({
+            size: options.warmPool ?? 0,
+            maxIdleMs,
+            logger: this.log,
+            prepare: () =>
+              this.prepare(
+                this.pinned.get(options.image) ?? options.image,
+                { network: 'none' },
+                maxIdleMs + this.limits.timeoutSeconds * 1000,
+              ),
+            discard: (container) => this.track(container.remove()),
+          })
+        : undefined;
   }
 
-  function prepare(image: string, shape: ContainerShape, lifetimeMs: number): Promise<SandboxContainer> {
-    return SandboxContainer.prepare(docker, {
+  private track(promise: Promise<unknown>): void {
+    const settled = promise.catch((error: unknown) =>
+      this.log.warn({ err: error }, 'sandbox cleanup failed'),
+    );
+    this.background.add(settled);
+    void settled.finally(() => this.background.delete(settled));
+  }
+
+  private prepare(image: string, shape: ContainerShape, lifetimeMs: number): Promise<SandboxContainer> {
+    return SandboxContainer.prepare(this.docker, {
       image,
-      limits,
+      limits: this.limits,
       shape,
-      pool: poolName,
+      pool: this.poolName,
       deadline: Date.now() + lifetimeMs + DEADLINE_GRACE_MS,
     });
   }
 
-  const pool =
-    (options.warmPool ?? 0) > 0
-      ? new WarmPool({
-          size: options.warmPool ?? 0,
-          maxIdleMs,
-          logger: log,
-          prepare: () =>
-            prepare(
-              pinned.get(options.image) ?? options.image,
-              { network: 'none' },
-              maxIdleMs + limits.timeoutSeconds * 1000,
-            ),
-          discard: (container) => track(container.remove()),
-        })
-      : undefined;
-
-  async function reap(): Promise<void> {
+  private async reap(): Promise<void> {
     try {
-      await reapOrphans(docker, log);
+      await reapOrphans(this.docker, this.log);
     } catch (error) {
-      log.warn({ err: error }, 'sandbox reaper could not list containers');
+      this.log.warn({ err: error }, 'sandbox reaper could not list containers');
     }
   }
 
-  async function doStart(): Promise<void> {
+  private async doStart(): Promise<void> {
+    const { image } = this.options;
     try {
-      await docker.ping();
+      await this.docker.ping();
     } catch (error) {
       throw dockerUnreachable(error);
     }
-    for (const reference of [options.image, ...languages.images()]) {
-      if (!pinned.has(reference)) pinned.set(reference, await pinImage(docker, reference));
+    for (const reference of [image, ...this.languages.images()]) {
+      if (!this.pinned.has(reference)) this.pinned.set(reference, await pinImage(this.docker, reference));
     }
-    await reap();
-    if (reapIntervalMs > 0) {
-      timer = setInterval(() => {
-        void reap();
-        pool?.dropStale();
-        pool?.refill();
-      }, reapIntervalMs);
-      timer.unref();
+    await this.reap();
+    if (this.reapIntervalMs > 0) {
+      this.timer = setInterval(() => {
+        void this.reap();
+        this.pool?.dropStale();
+        this.pool?.refill();
+      }, this.reapIntervalMs);
+      this.timer.unref();
     }
-    pool?.refill();
-    log.debug(
-      { image: options.image, imageId: pinned.get(options.image), warmPool: pool?.size ?? 0 },
+    this.pool?.refill();
+    this.log.debug(
+      { image, imageId: this.pinned.get(image), warmPool: this.pool?.size ?? 0 },
       'sandbox runner ready',
     );
   }
 
-  function start(): Promise<void> {
-    if (closed) return Promise.reject(new DeckhandError('SANDBOX_FAILED', 'The sandbox runner is closed.'));
-    started ??= doStart().catch((error: unknown) => {
-      started = undefined; // a later call may find Docker up
+  start(): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(new DeckhandError('SANDBOX_FAILED', 'The sandbox runner is closed.'));
+    }
+    this.started ??= this.doStart().catch((error: unknown) => {
+      this.started = undefined; // a later call may find Docker up
       throw error;
     });
-    return started;
+    return this.started;
   }
 
-  async function record(result: RunResult, runId: Promise<string | undefined>): Promise<string | undefined> {
-    const id = await runId;
-    if (!id || !store) return undefined;
-    const clip = (text: string) =>
-      text.length > STORED_OUTPUT_CHARS ? text.slice(0, STORED_OUTPUT_CHARS) : text;
-    try {
-      await store.finishRun(id, {
-        status: statusOf(result),
-        exitCode: result.exitCode,
-        stdout: clip(result.stdout),
-        stderr: clip(result.stderr),
-        truncated:
-          result.truncated ||
-          result.stdout.length > STORED_OUTPUT_CHARS ||
-          result.stderr.length > STORED_OUTPUT_CHARS,
-        durationMs: result.durationMs,
-      });
-    } catch (error) {
-      log.error({ err: error, runId: id }, 'could not record the sandbox run result');
-    }
-    return id;
+  run(runOptions: SandboxRunOptions): Promise<RunResult> {
+    const promise = this.runOnce(runOptions);
+    this.runs.add(promise);
+    void promise.catch(() => undefined).finally(() => this.runs.delete(promise));
+    return promise;
   }
 
-  async function runOnce({ signal, ...raw }: SandboxRunOptions): Promise<RunResult> {
+  stats(): ReturnType<SandboxRunner['stats']> {
+    return {
+      warm: this.pool?.warm ?? 0,
+      active: this.runs.size,
+      imageId: this.pinned.get(this.options.image),
+    };
+  }
+
+  waitWarm(count?: number, timeoutMs?: number): Promise<boolean> {
+    return this.pool ? this.pool.waitWarm(count, timeoutMs) : Promise.resolve(count === 0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    // Pool first, so runs finishing now do not ask it for replacements.
+    await this.pool?.close();
+    await Promise.allSettled([...this.runs]);
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  private async runOnce({ signal, ...raw }: SandboxRunOptions): Promise<RunResult> {
     const began = performance.now();
-    const parsed = runOptionsSchema.safeParse(raw);
-    if (!parsed.success) {
-      const problems = parsed.error.issues
-        .map((i) => `${i.path.join('.') || 'options'}: ${i.message}`)
-        .join('; ');
-      throw new DeckhandError('BAD_REQUEST', `Invalid sandbox run: ${problems}`);
+    const input = parseRunOptions(raw);
+    await this.start();
+    const plan = await this.plan(input);
+    const { container, warm } = await this.acquire(plan);
+    const runId = this.recordStart(input, plan, container);
+    try {
+      const result = await this.execute(input, plan, container, began, signal);
+      const id = await recordResult(this.store, this.log, result, runId);
+      if (id) result.runId = id;
+      this.log.debug(
+        {
+          lang: input.lang,
+          warm,
+          container: container.id.slice(0, 12),
+          exitCode: result.exitCode,
+          timedOut: result.timedOut,
+          oomKilled: result.oomKilled,
+          diskFull: result.diskFull,
+          durationMs: result.durationMs,
+        },
+        'sandbox run finished',
+      );
+      return result;
+    } catch (error) {
+      const id = await runId;
+      if (id && this.store) await this.store.finishRun(id, storedError(began)).catch(() => undefined);
+      throw sandboxFailed(error);
+    } finally {
+      this.track(container.remove());
+      this.pool?.refill();
     }
-    const input = parsed.data;
-    await start();
-    const { spec } = languages.resolve(input.lang);
-    const imageId = pinned.get(spec.image ?? options.image) ?? options.image;
+  }
+
+  /** The image, container shape, time limit and payload of a run; refuses network when it is off. */
+  private async plan(input: ParsedRunOptions): Promise<RunPlan> {
+    const { options, limits } = this;
+    const { spec } = this.languages.resolve(input.lang);
+    const imageId = this.pinned.get(spec.image ?? options.image) ?? options.image;
     if (input.network && (options.network ?? 'none') === 'none') {
       throw new DeckhandError(
         'NOT_CONFIGURED',
@@ -225,137 +271,96 @@ export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunne
     const timeoutSeconds = Math.min(input.timeoutSeconds ?? limits.timeoutSeconds, limits.timeoutSeconds);
     const nonce = randomBytes(12).toString('hex');
     const { payload, argv, keptLinks } = await payloadFor(input, spec, limits, nonce, timeoutSeconds);
+    return { imageId, shape, timeoutSeconds, nonce, payload, argv, keptLinks };
+  }
 
+  /** A warm container when the run has the common shape, else a new one; `warm` says which. */
+  private async acquire(plan: RunPlan): Promise<{ container: SandboxContainer; warm: boolean }> {
+    const { shape, imageId } = plan;
     // Only the common shape is pooled; a network or a workspace needs its own container.
-    const plain = shape.network === 'none' && !shape.workspace && imageId === pinned.get(options.image);
-    const warm = plain ? pool?.take() : undefined;
-    let container: SandboxContainer;
+    const plain =
+      shape.network === 'none' && !shape.workspace && imageId === this.pinned.get(this.options.image);
+    const warm = plain ? this.pool?.take() : undefined;
     try {
       // A workspace run's container also lives while its work folder is read back.
-      const lifetimeMs = timeoutSeconds * 1000 + (shape.workspace ? COLLECT_TIMEOUT_MS : 0);
-      container = warm ?? (await prepare(imageId, shape, lifetimeMs));
-    } catch (error) {
-      // 400: Docker refused this run's settings (say, a workspace folder that does not exist on the
-      // engine's host); trying again will not help.
-      if ((error as { statusCode?: unknown }).statusCode === 400) {
-        throw new DeckhandError('BAD_REQUEST', 'Docker refused the sandbox settings for this run.', {
-          cause: error,
-          detail: error instanceof Error ? error.message : String(error),
-        });
-      }
-      throw sandboxFailed(error);
-    }
-
-    const runId: Promise<string | undefined> = store
-      ? store
-          .startRun({
-            image: imageId,
-            command: argv,
-            limits: {
-              cpus: limits.cpus,
-              memoryMb: limits.memoryMb,
-              pids: limits.pids,
-              timeoutSeconds,
-              network: shape.network,
-            },
-            taskId: input.taskId ?? null,
-            containerId: container.id,
-          })
-          .catch((error: unknown) => {
-            log.error({ err: error }, 'could not record the sandbox run');
-            return undefined;
-          })
-      : Promise.resolve(undefined);
-
-    try {
-      const execution = await container.execute(
-        payload,
-        nonce,
-        limits.outputLimitBytes,
-        timeoutSeconds * 1000,
-        signal,
-      );
-      let workspace: RunResult['workspace'];
-      if (input.workspace?.collect) {
-        // Only a run the waiter saw to its end left the container up, and the tree quiet, to read.
-        if (!execution.reported) workspace = 'discarded';
-        else {
-          await collectWorkspace(container, input.workspace.dir, workspaceMbOf(limits) * MIB, {
-            sealed: input.workspace.sealed,
-            keptLinks: keptLinks ?? new Map(),
-          });
-          workspace = 'saved';
-        }
-      }
-      const stdout = execution.output.stdout.result();
-      const stderr = execution.output.stderr.result();
-      const result: RunResult = {
-        exitCode: execution.exitCode,
-        stdout: stdout.text,
-        stderr: stderr.text,
-        timedOut: execution.timedOut,
-        ...(execution.cancelled ? { cancelled: true } : {}),
-        oomKilled: execution.oomKilled,
-        truncated: stdout.truncated || stderr.truncated,
-        ...(execution.diskFull ? { diskFull: true } : {}),
-        ...(workspace ? { workspace } : {}),
-        durationMs: Math.round(performance.now() - began),
+      const lifetimeMs = plan.timeoutSeconds * 1000 + (shape.workspace ? COLLECT_TIMEOUT_MS : 0);
+      return {
+        container: warm ?? (await this.prepare(imageId, shape, lifetimeMs)),
+        warm: warm !== undefined,
       };
-      const id = await record(result, runId);
-      if (id) result.runId = id;
-      log.debug(
-        {
-          lang: input.lang,
-          warm: warm !== undefined,
-          container: container.id.slice(0, 12),
-          exitCode: result.exitCode,
-          timedOut: result.timedOut,
-          oomKilled: result.oomKilled,
-          diskFull: result.diskFull,
-          durationMs: result.durationMs,
-        },
-        'sandbox run finished',
-      );
-      return result;
     } catch (error) {
-      const id = await runId;
-      if (id && store) {
-        await store
-          .finishRun(id, {
-            status: 'error',
-            exitCode: null,
-            stdout: '',
-            stderr: '',
-            truncated: false,
-            durationMs: Math.round(performance.now() - began),
-          })
-          .catch(() => undefined);
-      }
-      throw sandboxFailed(error);
-    } finally {
-      track(container.remove());
-      pool?.refill();
+      throw containerFailed(error);
     }
   }
 
+  /** Stores the Run as started; its id, or undefined without a store or when storing failed. */
+  private recordStart(
+    input: ParsedRunOptions,
+    plan: RunPlan,
+    container: SandboxContainer,
+  ): Promise<string | undefined> {
+    const { store, limits } = this;
+    if (!store) return Promise.resolve(undefined);
+    return store
+      .startRun({
+        image: plan.imageId,
+        command: plan.argv,
+        limits: {
+          cpus: limits.cpus,
+          memoryMb: limits.memoryMb,
+          pids: limits.pids,
+          timeoutSeconds: plan.timeoutSeconds,
+          network: plan.shape.network,
+        },
+        taskId: input.taskId ?? null,
+        containerId: container.id,
+      })
+      .catch((error: unknown) => {
+        this.log.error({ err: error }, 'could not record the sandbox run');
+        return undefined;
+      });
+  }
+
+  /** Runs the payload; a collecting workspace run that finished has its work folder read back. */
+  private async execute(
+    input: ParsedRunOptions,
+    plan: RunPlan,
+    container: SandboxContainer,
+    began: number,
+    signal: AbortSignal | undefined,
+  ): Promise<RunResult> {
+    const { limits } = this;
+    const execution = await container.execute(
+      plan.payload,
+      plan.nonce,
+      limits.outputLimitBytes,
+      plan.timeoutSeconds * 1000,
+      signal,
+    );
+    let workspace: RunResult['workspace'];
+    if (input.workspace?.collect) {
+      // Only a run the waiter saw to its end left the container up, and the tree quiet, to read.
+      if (!execution.reported) workspace = 'discarded';
+      else {
+        await collectWorkspace(container, input.workspace.dir, workspaceMbOf(limits) * MIB, {
+          sealed: input.workspace.sealed,
+          keptLinks: plan.keptLinks ?? new Map(),
+        });
+        workspace = 'saved';
+      }
+    }
+    return resultOf(execution, workspace, began);
+  }
+}
+
+export function createSandboxRunner(options: SandboxRunnerOptions): SandboxRunner {
+  const sandbox = new Sandbox(options);
   return {
-    start,
-    run(runOptions) {
-      const promise = runOnce(runOptions);
-      runs.add(promise);
-      void promise.catch(() => undefined).finally(() => runs.delete(promise));
-      return promise;
-    },
-    stats: () => ({ warm: pool?.warm ?? 0, active: runs.size, imageId: pinned.get(options.image) }),
-    waitWarm: (count, timeoutMs) => (pool ? pool.waitWarm(count, timeoutMs) : Promise.resolve(count === 0)),
-    async close() {
-      closed = true;
-      clearInterval(timer);
-      // Pool first, so runs finishing now do not ask it for replacements.
-      await pool?.close();
-      await Promise.allSettled([...runs]);
-      while (background.size > 0) await Promise.allSettled([...background]);
-    },
+    start: () => sandbox.start(),
+    run: (runOptions) => sandbox.run(runOptions),
+    stats: () => sandbox.stats(),
+    waitWarm: (count, timeoutMs) => sandbox.waitWarm(count, timeoutMs),
+    close: () => sandbox.close(),
   };
 }
 
