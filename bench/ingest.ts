@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import { signSlackRequest } from '../src/bots/slack/verify.js';
-import { signGitHubPayload } from '../src/github/verify.js';
+import { signSlackRequest } from '../src/bots/index.js';
+import { signGitHubPayload } from '../src/github/index.js';
 import { openStore } from '../src/store/index.js';
 import { ensureServices, percentile, round } from './services.js';
 

@@ -4,6 +4,8 @@
  */
 
 export * from './adapters.js';
+export { type AdminOptions, createAdminRouter } from './admin/index.js';
+export type { AdmissionPolicy } from './admission.js';
 export * from './connections.js';
 export * from './discord/index.js';
 export * from './metrics.js';

@@ -20,7 +20,7 @@ export {
   WORKSPACE_MAX_ENTRIES,
   workspaceMbOf,
 } from './limits.js';
-export { truncationNote } from './output.js';
+export { RunOutput, truncationNote } from './output.js';
 export { checkFilePath, PROGRAM_DIR, type SandboxFiles } from './payload.js';
 export {
   LABEL_DEADLINE,

@@ -37,6 +37,7 @@ export type {
 } from './repo/digests.js';
 export type { InstallationInput, InstallationRecord, RenewedToken } from './repo/installations.js';
 export { backoffMs, type EnqueueTaskInput, type FailOutcome, type TaskRecord } from './repo/tasks.js';
+export { createSecretBox, type SecretBox, secretKeyId } from './secret-box.js';
 export { openStore, type Store, type StoreOptions } from './store.js';
 export {
   assertTransition,

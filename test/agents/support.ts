@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Agent, type AgentDeps, orchestratorFromConfig } from '../../src/agents/index.js';
-import { createEventHandler } from '../../src/bots/router.js';
+import { createEventHandler } from '../../src/bots/index.js';
 import type { NormalizedEvent } from '../../src/core/index.js';
 import { type Config, createLogger, loadConfig, MemorySink } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';

@@ -4,9 +4,8 @@ import {
   createDiscordSink,
   DISCORD_MAX_CONTENT,
   DISCORD_TRUNCATION_MARKER,
-} from '../../src/bots/discord/sink.js';
-import { DeckhandError } from '../../src/core/errors.js';
-import type { NormalizedEvent } from '../../src/core/index.js';
+} from '../../src/bots/discord/index.js';
+import { DeckhandError, type NormalizedEvent } from '../../src/core/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const DISCORD = 'https://discord.com';

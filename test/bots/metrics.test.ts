@@ -1,9 +1,14 @@
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetrics, recordDigestFired, recordModelUsage } from '../../src/bots/metrics.js';
-import { createPipeline } from '../../src/bots/pipeline.js';
-import { createHttpApp, listen } from '../../src/bots/server.js';
+import {
+  createHttpApp,
+  createMetrics,
+  createPipeline,
+  listen,
+  recordDigestFired,
+  recordModelUsage,
+} from '../../src/bots/index.js';
 import { createLogger, loadConfig, withLogContext } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
 import { signedSlackMention } from '../support/ingress.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline } from '../../src/bots/pipeline.js';
+import { createPipeline } from '../../src/bots/index.js';
 import type { NormalizedEvent } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
 import { dropTestStore, openTestStore } from '../support/store.js';

@@ -4,11 +4,9 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline } from '../../src/bots/pipeline.js';
-import { createHttpApp, listen } from '../../src/bots/server.js';
-import { signSlackRequest } from '../../src/bots/slack/verify.js';
+import { createHttpApp, createPipeline, listen, signSlackRequest } from '../../src/bots/index.js';
 import { createLogger, loadConfig } from '../../src/core/index.js';
-import { signGitHubPayload } from '../../src/github/verify.js';
+import { signGitHubPayload } from '../../src/github/index.js';
 import type { Store } from '../../src/store/index.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
 

@@ -2,10 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { createSinkFactory } from '../../src/bots/sinks.js';
+import { createSinkFactory } from '../../src/bots/index.js';
 import type { NormalizedEvent } from '../../src/core/index.js';
 import { type Config, createLogger, loadConfig, type Secrets } from '../../src/core/index.js';
-import type { GitHubClient } from '../../src/github/sink.js';
+import type { GitHubClient } from '../../src/github/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const SLACK_TOKEN = 'xoxb-9999-8888-factory-test-token';

@@ -1,8 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { createSlackSink } from '../../src/bots/slack/sink.js';
-import { DeckhandError } from '../../src/core/errors.js';
-import type { NormalizedEvent } from '../../src/core/index.js';
+import { createSlackSink } from '../../src/bots/slack/index.js';
+import { DeckhandError, type NormalizedEvent } from '../../src/core/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const TOKEN = 'xoxb-1111-2222-secret-slack-token';

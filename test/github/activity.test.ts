@@ -2,9 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Octokit } from '@octokit/rest';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { isDeckhandError } from '../../src/core/errors.js';
-import { collectActivity, collectRepoActivity } from '../../src/github/activity.js';
-import { createGitHubAccess } from '../../src/github/index.js';
+import { isDeckhandError } from '../../src/core/index.js';
+import { collectActivity, collectRepoActivity, createGitHubAccess } from '../../src/github/index.js';
 import { githubOctokitFor } from '../../src/scheduler/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 

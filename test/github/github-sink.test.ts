@@ -1,15 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { DeckhandError } from '../../src/core/errors.js';
-import type { NormalizedEvent } from '../../src/core/index.js';
+import { DeckhandError, type NormalizedEvent } from '../../src/core/index.js';
 import {
   createGitHubSink,
   type GitHubClient,
   githubInstallationClient,
   STATUS_LINES,
   TRACKING_MARKER,
-} from '../../src/github/sink.js';
+} from '../../src/github/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const API = 'https://api.github.com';

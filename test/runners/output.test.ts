@@ -6,11 +6,11 @@ import {
   LABEL_DEADLINE,
   LABEL_OWNER,
   LanguageTable,
+  RunOutput,
   reapReason,
   shellQuote,
   truncationNote,
 } from '../../src/runners/index.js';
-import { RunOutput } from '../../src/runners/output.js';
 
 const NONCE = 'c0ffee00c0ffee00c0ffee00';
 

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatRunResult } from '../../src/bots/router.js';
+import { formatRunResult } from '../../src/bots/index.js';
 import { isDeckhandError } from '../../src/core/index.js';
 import { hostConfigFor, type SandboxRunner, WORK_DIR } from '../../src/runners/index.js';
 import { ensureSandboxImage, leftovers, TEST_LIMITS, testDocker, testRunner } from './helpers.js';

@@ -7,8 +7,7 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
-import { secretKeyId } from '../../src/store/secret-box.js';
+import { openStore, type Store, secretKeyId } from '../../src/store/index.js';
 import { testDatabaseUri } from '../support/store.js';
 
 const KEY = 'an-example-key-for-tests-only-not-for-use';

@@ -4,7 +4,7 @@
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSecretBox, secretKeyId } from '../../src/store/secret-box.js';
+import { createSecretBox, secretKeyId } from '../../src/store/index.js';
 
 const KEY_A = 'key-a-for-tests-only-not-for-any-real-use';
 const KEY_B = 'key-b-for-tests-only-not-for-any-real-use';

@@ -3,6 +3,8 @@
  * workload that records when it starts and finishes (the side effect that must happen once).
  * Usage: node --import tsx test/support/crash-worker.ts <mongodb-uri> <workMs> <name>
  */
+// worker.ts itself, not the bots door: the door loads every adapter, ~10 s more start-up on a
+// loaded machine, and the crash tests give a fresh worker process 20 s to pick up a task.
 import { createWorker } from '../../src/bots/worker.js';
 import { createLogger } from '../../src/core/index.js';
 import { openStore } from '../../src/store/index.js';

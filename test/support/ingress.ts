@@ -1,8 +1,7 @@
 /** Helpers for the adapters' verify/parse tests and for tests that send signed requests. */
 
-import { signSlackRequest } from '../../src/bots/slack/verify.js';
-import type { ParseOutcome } from '../../src/core/index.js';
-import { IngressError } from '../../src/core/index.js';
+import { signSlackRequest } from '../../src/bots/index.js';
+import { IngressError, type ParseOutcome } from '../../src/core/index.js';
 
 /** The HTTP status a verify/parse call refuses with; undefined when it accepts, -1 for a non-ingress error. */
 export function statusOf(fn: () => unknown): number | undefined {

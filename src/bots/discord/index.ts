@@ -6,7 +6,8 @@
 export { createDiscordAdapter, type DiscordAdapterDeps } from './adapter.js';
 export * from './application.js';
 export { createDiscordDigestChannel, discordNonce } from './digest.js';
-export { startDiscordGateway } from './gateway.js';
+export { type GatewayDeps, gatewayIntents, handleGatewayDispatch, startDiscordGateway } from './gateway.js';
+export { DISCORD_THREAD_REPLY, type DiscordGatewayContext, parseDiscordMessage } from './gateway-parse.js';
 export { createDiscordGatewayParser, createDiscordRoute, discordPolicy } from './ingress.js';
 export * from './parse.js';
 export * from './sink.js';

@@ -7,6 +7,7 @@ export { createSlackAdapter, type SlackAdapterDeps, slackAck } from './adapter.j
 export { createSlackClients, type SlackClientOptions, type SlackClients } from './api.js';
 export {
   authorizeSlackWorkspace,
+  createSlackAuthorize,
   createSlackTokenSource,
   type SlackAuthorizeDeps,
   type SlackTokenSource,
@@ -16,6 +17,7 @@ export {
 export { createSlackDigestChannel, type SlackDigestOptions } from './digest.js';
 export {
   escapeSlackText,
+  MARKDOWN_TREE_MAX,
   markdownToMrkdwn,
   neutralizeSlackBroadcasts,
   SLACK_MESSAGE_MAX,

@@ -1,6 +1,6 @@
 /** Gateway MESSAGE_CREATE payloads (raw JSON) -> events, without a gateway. */
 import { describe, expect, it } from 'vitest';
-import { DISCORD_THREAD_REPLY, parseDiscordMessage } from '../../../src/bots/discord/gateway-parse.js';
+import { DISCORD_THREAD_REPLY, parseDiscordMessage } from '../../../src/bots/discord/index.js';
 import { eventOf, statusOf } from '../../support/ingress.js';
 
 const BOT = '1200000000000000000';

@@ -5,17 +5,15 @@
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createDiscordGatewayParser,
   GATEWAY_MESSAGE_CONTENT_LIMITED,
-  messageContentIntent,
-  respondToInteraction,
-} from '../../../src/bots/discord/application.js';
-import {
   type GatewayDeps,
   gatewayIntents,
   handleGatewayDispatch,
-} from '../../../src/bots/discord/gateway.js';
-import { createDiscordGatewayParser } from '../../../src/bots/discord/ingress.js';
-import { createPipeline } from '../../../src/bots/pipeline.js';
+  messageContentIntent,
+  respondToInteraction,
+} from '../../../src/bots/discord/index.js';
+import { createPipeline } from '../../../src/bots/index.js';
 import { discordCommand } from '../../../src/cli/discord.js';
 import { createLogger, loadConfig } from '../../../src/core/index.js';
 import type { Store } from '../../../src/store/index.js';

@@ -1,6 +1,6 @@
 /** Discord interactions under the policy, and buttons that carry their command. */
 import { describe, expect, it } from 'vitest';
-import { parseDiscordInteraction } from '../../../src/bots/discord/parse.js';
+import { parseDiscordInteraction } from '../../../src/bots/discord/index.js';
 import { eventOf } from '../../support/ingress.js';
 
 const base = {

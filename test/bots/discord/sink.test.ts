@@ -1,7 +1,7 @@
 /** What the Discord sink sends to discord.com/api: splits, buttons, edits in order, rate limits. */
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { createDiscordSink } from '../../../src/bots/discord/sink.js';
+import { createDiscordSink } from '../../../src/bots/discord/index.js';
 import type { NormalizedEvent } from '../../../src/core/index.js';
 import { useNockForThirdPartyApis } from '../../support/nock.js';
 

@@ -6,9 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline } from '../../../src/bots/pipeline.js';
-import { createHttpApp, listen } from '../../../src/bots/server.js';
-import { signSlackRequest } from '../../../src/bots/slack/verify.js';
+import { createHttpApp, createPipeline, listen } from '../../../src/bots/index.js';
+import { signSlackRequest } from '../../../src/bots/slack/index.js';
 import { createLogger, loadConfig } from '../../../src/core/index.js';
 import type { Store } from '../../../src/store/index.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';

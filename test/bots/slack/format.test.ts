@@ -5,7 +5,7 @@ import {
   MARKDOWN_TREE_MAX,
   markdownToMrkdwn,
   neutralizeSlackBroadcasts,
-} from '../../../src/bots/slack/format.js';
+} from '../../../src/bots/slack/index.js';
 import { splitMessage } from '../../../src/core/index.js';
 
 describe('Slack formatting', () => {

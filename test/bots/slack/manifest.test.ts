@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { SLACK_BOT_SCOPES } from '../../../src/bots/slack/oauth.js';
+import { SLACK_BOT_SCOPES } from '../../../src/bots/slack/index.js';
 
 const manifest = z
   .object({

@@ -1,7 +1,7 @@
 /** What Slack messages become events, under the configured policy. */
 import { describe, expect, it } from 'vitest';
-import type { AdmissionPolicy } from '../../../src/bots/admission.js';
-import { parseSlackRequest, SLACK_THREAD_REPLY } from '../../../src/bots/slack/parse.js';
+import type { AdmissionPolicy } from '../../../src/bots/index.js';
+import { parseSlackRequest, SLACK_THREAD_REPLY } from '../../../src/bots/slack/index.js';
 import { eventOf } from '../../support/ingress.js';
 
 const BOT = 'U0BOT';

@@ -1,8 +1,7 @@
 /** The 👀 shown the moment a chat message's task is stored, before any worker runs it. */
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { platformAdapters } from '../../../src/bots/adapters.js';
-import { acknowledgeReceipt, createSinkFactory } from '../../../src/bots/sinks.js';
+import { acknowledgeReceipt, createSinkFactory, platformAdapters } from '../../../src/bots/index.js';
 import type { NormalizedEvent } from '../../../src/core/index.js';
 import { createLogger, loadConfig, MemorySink } from '../../../src/core/index.js';
 import type { TaskRecord } from '../../../src/store/index.js';

@@ -1,7 +1,7 @@
 /** What the Slack sink sends to slack.com/api: formatting, splits, files, buttons, edits, rate limits. */
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
-import { createSlackSink, type SlackSinkOptions } from '../../../src/bots/slack/sink.js';
+import { createSlackSink, type SlackSinkOptions } from '../../../src/bots/slack/index.js';
 import type { NormalizedEvent } from '../../../src/core/index.js';
 import { useNockForThirdPartyApis } from '../../support/nock.js';
 

@@ -1,16 +1,21 @@
 /**
  * The real store, pipeline, worker, command router and reply sinks around a stand-in orchestrator,
- * with slack.com and discord.com as the loopback stand-in (../slack/fake-api.ts): for the tests that
+ * with slack.com and discord.com as the loopback stand-in (test/support/platforms/recording.ts): for the tests that
  * check what a user is sent when the work itself is a given, without Docker or a model.
  */
-import { createPipeline, type Pipeline } from '../../../src/bots/pipeline.js';
-import { createEventHandler } from '../../../src/bots/router.js';
-import { createSinkFactory, type SinkFactory } from '../../../src/bots/sinks.js';
-import { createWorker, type FailureNotifier } from '../../../src/bots/worker.js';
+import {
+  createEventHandler,
+  createPipeline,
+  createSinkFactory,
+  createWorker,
+  type FailureNotifier,
+  type Pipeline,
+  type SinkFactory,
+} from '../../../src/bots/index.js';
 import { type Config, createLogger, loadConfig, type Orchestrator } from '../../../src/core/index.js';
 import type { Store } from '../../../src/store/index.js';
+import { type ApiReply, type FakeApi, startFakeApi } from '../../support/platforms/index.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
-import { type ApiReply, type FakeApi, startFakeApi } from '../slack/fake-api.js';
 
 export interface OrchestratorWorkerOptions {
   /** The environment the config is loaded from: the bot tokens. */

@@ -1,0 +1,140 @@
+/**
+ * Tests and benches enter src/ the way src/ itself does (test/architecture.test.ts): through a
+ * top-level folder's door, src/<folder>/index.ts, or an adapter's own door
+ * (src/bots/slack|discord|terminal/index.ts). A test that reaches past a door pins a file layout the
+ * folder is free to change, and a symbol a test needs is a sign it belongs on the door.
+ * Every import form counts: `import`, `import type`, `export … from`, and `import('…')`.
+ * The exceptions are listed below, each with its reason; the lists only shrink.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SCANNED = ['test', 'bench'];
+const SOURCE = /\.(ts|mts|cts|tsx|js|mjs|cjs)$/;
+const DOOR = /^src\/([^/]+|bots\/(slack|discord|terminal))\/index\.ts$/;
+
+/**
+ * Files still being moved to the doors by another change (issue 18): a path, or a folder ending in
+ * '/'. Remove an entry once its file imports only doors.
+ */
+const IN_PROGRESS: readonly string[] = [
+  'bench/digests.ts',
+  'test/bots/discord/doctor.test.ts',
+  'test/bots/discord/end-to-end.test.ts',
+  'test/bots/discord/rate-limit.test.ts',
+  'test/bots/slack/adapter.test.ts',
+  'test/bots/slack/harness.ts',
+  'test/bots/slack/oauth-install.test.ts',
+  'test/bots/slack/socket-mode.test.ts',
+  'test/bots/slack/fake-api.ts',
+  'test/faults/',
+  'test/github/git.test.ts',
+  'test/github/harness.ts',
+  'test/github/host-reads.test.ts',
+  'test/github/pull-requests.test.ts',
+  'test/github/sandbox-boundary.test.ts',
+  'test/github/throttling.test.ts',
+  'test/github/tool-port.test.ts',
+  'test/github/support.ts',
+  'test/scheduler/chat-router.test.ts',
+  'test/scheduler/digests.test.ts',
+  'test/scheduler/processes.test.ts',
+  'test/scheduler/shutdown.test.ts',
+  'test/scheduler/support/',
+  'test/support/digest-poster.ts',
+  'test/support/platforms/',
+];
+
+/**
+ * Deep imports kept on purpose, file -> the src modules it may import. src/cli has no door (it is
+ * the program's entry; nothing in src imports it), so a test of a command imports that command.
+ * The crash worker is a child process the crash tests time: the bots door loads every adapter,
+ * seconds of start-up on a loaded machine, where worker.ts alone loads the queue and little else.
+ */
+const KEPT: Readonly<Record<string, readonly string[]>> = {
+  'test/agents/mcp-memory.test.ts': ['src/cli/doctor.ts'],
+  'test/bots/discord/gateway.test.ts': ['src/cli/discord.ts'],
+  'test/cli/chat-sandbox.test.ts': ['src/cli/sandbox.ts'],
+  'test/scheduler/scheduler.test.ts': ['src/cli/schedules.ts'],
+  'test/support/crash-worker.ts': ['src/bots/worker.ts'],
+};
+
+/** The src/ modules `source` (the text of `file`, relative to ROOT) imports past a door. */
+function deepImports(file: string, source: string): string[] {
+  const { importedFiles } = ts.preProcessFile(source, true, true);
+  const found: string[] = [];
+  for (const { fileName } of importedFiles) {
+    if (!fileName.startsWith('.')) continue;
+    const target = relative(ROOT, resolve(ROOT, dirname(file), fileName))
+      .split('\\')
+      .join('/')
+      .replace(/\.(m|c)?js$/, '.$1ts');
+    if (target.startsWith('src/') && !DOOR.test(target)) found.push(target);
+  }
+  return found;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : sourceFiles(path);
+    return SOURCE.test(entry.name) ? [path] : [];
+  });
+}
+
+function inProgress(file: string): boolean {
+  return IN_PROGRESS.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry));
+}
+
+/** Every deep import under test/ and bench/, as `file -> src module`. */
+function allDeepImports(): string[] {
+  return SCANNED.flatMap(sourceFiles).flatMap((file) =>
+    deepImports(file, readFileSync(join(ROOT, file), 'utf8')).map((target) => `${file} -> ${target}`),
+  );
+}
+
+describe('imports of src/ from test/ and bench/', () => {
+  it('go through a door, outside the listed exceptions', () => {
+    const unlisted = allDeepImports().filter((line) => {
+      const [file = '', target = ''] = line.split(' -> ');
+      return !inProgress(file) && !KEPT[file]?.includes(target);
+    });
+    expect(unlisted).toEqual([]);
+  });
+
+  it('keep no stale exception: every kept deep import is still made', () => {
+    const made = new Set(allDeepImports());
+    const stale = Object.entries(KEPT)
+      .flatMap(([file, targets]) => targets.map((target) => `${file} -> ${target}`))
+      .filter((line) => !made.has(line));
+    expect(stale).toEqual([]);
+  });
+
+  it('catch a deep import in every form, and let doors, comments and plain strings through', () => {
+    const source = [
+      "import { createSinkFactory } from '../../src/bots/sinks.js';",
+      "import type { AdmissionPolicy } from '../../src/bots/admission.js';",
+      'import {',
+      '  secretKeyId,',
+      "} from '../../src/store/secret-box.js';",
+      "export { RunOutput } from '../../src/runners/output.js';",
+      "const cli = await import('../../src/cli/doctor.js');",
+      "import { createPipeline } from '../../src/bots/index.js';",
+      "import { signSlackRequest } from '../../src/bots/slack/index.js';",
+      "import type { Store } from '../../src/store/index.js';",
+      "import { helper } from '../support/store.js';",
+      "// import { old } from '../../src/core/errors.js';",
+      "const entry = join(ROOT, 'src/cli/main.ts');",
+    ].join('\n');
+    expect(deepImports('test/bots/example.test.ts', source)).toEqual([
+      'src/bots/sinks.ts',
+      'src/bots/admission.ts',
+      'src/store/secret-box.ts',
+      'src/runners/output.ts',
+      'src/cli/doctor.ts',
+    ]);
+  });
+});
