@@ -8,8 +8,8 @@ import { Octokit } from '@octokit/rest';
 import { createLogger, loadConfig } from '../src/core/index.js';
 import { createScheduler } from '../src/scheduler/index.js';
 import { openStore } from '../src/store/index.js';
-import { countByChannel, startStandIns } from '../test/scheduler/support/stand-ins.js';
 import { chatDigestPoster } from '../test/support/digest-poster.js';
+import { countByChannel, startDigestStandIns } from '../test/support/platforms/index.js';
 import { ensureServices, round } from './services.js';
 
 export async function benchDigests(): Promise<Record<string, unknown>> {
@@ -18,7 +18,7 @@ export async function benchDigests(): Promise<Record<string, unknown>> {
   const url = new URL(process.env.MONGODB_URI ?? '');
   url.pathname = `/bench_${randomBytes(4).toString('hex')}`;
   const store = await openStore({ uri: url.toString() });
-  const stand = await startStandIns();
+  const stand = await startDigestStandIns();
   const settings = loadConfig({ DECKHAND_CONFIG: process.env.DECKHAND_CONFIG }).digests;
   const github = new Octokit({ baseUrl: `${stand.url}/gh` });
   const scheduler = createScheduler({

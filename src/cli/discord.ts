@@ -6,10 +6,9 @@
 import { parseArgs } from 'node:util';
 import { registerDiscordCommands } from '../bots/index.js';
 import { type Config, DeckhandError, loadConfig, requireSecret } from '../core/index.js';
+import { DISCORD_USAGE } from './usage.js';
 
-export const DISCORD_USAGE = `usage:
-  deckhand discord register-commands [--guild GUILD_ID]
-`;
+export { DISCORD_USAGE };
 
 export async function discordCommand(
   args: string[],

@@ -1,55 +1,10 @@
-/** The `deckhand` command line. Each subcommand lives in its own file; this only dispatches. */
+/**
+ * The `deckhand` command line. Each subcommand lives in its own file; this only dispatches. A command's
+ * module (and with it core, the store, Docker...) is loaded only when that command runs, after its
+ * arguments are parsed, so `deckhand --help` and `deckhand <command> --help` answer at once.
+ */
 import { parseArgs } from 'node:util';
-import { isDeckhandError, loadConfig } from '../core/index.js';
-import { chatCommand } from './chat.js';
-import { DISCORD_USAGE, discordCommand } from './discord.js';
-import { doctorExitCode, formatDoctor, runDoctor } from './doctor.js';
-import { SANDBOX_USAGE, sandboxCommand } from './sandbox.js';
-import { schedulesCommand } from './schedules.js';
-import { startCommand } from './start.js';
-
-const USAGE = `usage: deckhand <command>
-
-commands:
-  start [--role web|worker|all]
-                    serve Slack, GitHub and Discord on PORT (default 3000) and run the worker;
-                    web only serves (scale it freely), worker only runs tasks (default all)
-  chat              talk to Deckhand in this terminal (embedded defaults)
-  doctor [--json]   check store, Redis, Docker, Slack, Discord, GitHub and models
-  schedules [--json] digest schedules with their next run time, and the periodic jobs
-  sandbox run|build run code in a Docker sandbox (prints one JSON result) / build its image
-  discord register-commands [--guild ID]
-                    register /deckhand and "Ask Deckhand" with Discord (--guild: one server, at once)
-  help              this text
-
-\`deckhand <command> --help\` says more about one command.
-`;
-
-/** What `deckhand <command> --help` prints: the command's usage, before anything is loaded or started. */
-const COMMAND_HELP: Record<string, string> = {
-  start: `usage: deckhand start [--role web|worker|all]
-
-Serves Slack (/slack/events), GitHub (/github/webhooks), Discord (/discord/interactions), /healthz,
-/readyz, /metrics and /admin on PORT (default 3000), and runs the worker. --role web only serves
-(scale it freely), --role worker only runs tasks; default all (DECKHAND_ROLE sets it too).
-`,
-  chat: `usage: deckhand chat
-
-Talks to Deckhand in this terminal on embedded defaults (a local FerretDB when MONGODB_URI is unset).
-Type \`help\` for the commands, Ctrl-D to leave.
-`,
-  doctor: `usage: deckhand doctor [--json]
-
-Checks the store, Redis, Docker, Slack, Discord, GitHub and the models, and says how to fix what is
-missing. Exits 1 when something configured is broken.
-`,
-  schedules: `usage: deckhand schedules [--json]
-
-Lists digest schedules with their next run time, and the scheduler's periodic jobs.
-`,
-  sandbox: SANDBOX_USAGE,
-  discord: DISCORD_USAGE,
-};
+import { COMMAND_HELP, USAGE } from './usage.js';
 
 function asksForHelp(args: string[]): boolean {
   return args.includes('--help') || args.includes('-h');
@@ -65,22 +20,27 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'doctor': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+      const [{ loadConfig }, { doctorExitCode, formatDoctor, runDoctor }] = await Promise.all([
+        import('../core/index.js'),
+        import('./doctor.js'),
+      ]);
       const results = await runDoctor(loadConfig());
       process.stdout.write(values.json ? `${JSON.stringify(results)}\n` : formatDoctor(results));
       return doctorExitCode(results);
     }
     case 'chat':
-      return chatCommand();
+      return (await import('./chat.js')).chatCommand();
     case 'start': {
       const { values } = parseArgs({ args: rest, options: { role: { type: 'string' } } });
+      const { startCommand } = await import('./start.js');
       return startCommand(values.role === undefined ? {} : { role: values.role });
     }
     case 'schedules':
-      return schedulesCommand(rest);
+      return (await import('./schedules.js')).schedulesCommand(rest);
     case 'sandbox':
-      return sandboxCommand(rest);
+      return (await import('./sandbox.js')).sandboxCommand(rest);
     case 'discord':
-      return discordCommand(rest);
+      return (await import('./discord.js')).discordCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -97,6 +57,8 @@ export async function runCli(argv = process.argv.slice(2)): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (error) {
+    // core is loaded here only when a command failed: its typed errors carry the user-facing message.
+    const { isDeckhandError } = await import('../core/index.js');
     process.stderr.write(
       `deckhand: ${isDeckhandError(error) ? error.userMessage : (error as Error).message}\n`,
     );

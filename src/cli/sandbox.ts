@@ -19,11 +19,9 @@ import {
   imageExists,
   sandboxRunnerFromConfig,
 } from '../runners/index.js';
+import { SANDBOX_USAGE } from './usage.js';
 
-export const SANDBOX_USAGE = `usage:
-  deckhand sandbox run --lang python|node|bash (--code CODE | --file PATH|-) [--timeout SECONDS] [--network]
-  deckhand sandbox build [--force]
-`;
+export { SANDBOX_USAGE };
 
 const BUILD_SCRIPT = resolve(fileURLToPath(import.meta.url), '../../../scripts/sandbox-image.sh');
 const SERVICES_SCRIPT = resolve(fileURLToPath(import.meta.url), '../../../scripts/services.sh');

@@ -2,7 +2,7 @@
  * `deckhand start`: the HTTP port, the worker, and periodic purges, in one process. SIGTERM/SIGINT
  * stop it cleanly: stop accepting requests, stop claiming, finish or release running tasks.
  */
-
+import type { Server } from 'node:http';
 import { z } from 'zod';
 import {
   acknowledgeReceipt,
@@ -14,12 +14,14 @@ import {
   digestChannelsOf,
   instrumentCodeRunner,
   listen,
+  type Metrics,
   platformAdapters,
   recordDigestFired,
+  type SinkFactory,
   sharedMetrics,
   watchQueueDepth,
 } from '../bots/index.js';
-import type { NormalizedEvent, ReplySink } from '../core/index.js';
+import type { Config, Logger, NormalizedEvent, PlatformAdapter } from '../core/index.js';
 import { createLogger, DeckhandError, loadConfig } from '../core/index.js';
 import { createGitHubActionGate, createGitHubWork, sinkClientFor } from '../github/index.js';
 import { createDockerClient, dockerConfigured, reapOrphans } from '../runners/index.js';
@@ -27,9 +29,10 @@ import {
   digestSummariser,
   githubOctokitFor,
   jobsDashboardRouter,
+  type Scheduler,
   schedulerFromConfig,
 } from '../scheduler/index.js';
-import { openRuntime } from './runtime.js';
+import { openRuntime, type Runtime } from './runtime.js';
 
 /** web: serve requests only (stateless, scale freely); worker: run tasks only; all: both. */
 export const ROLES = ['web', 'worker', 'all'] as const;
@@ -48,11 +51,33 @@ export function resolveRole(flag: string | undefined, env = process.env): Role {
   return parsed.data;
 }
 
-export async function startCommand(options: { role?: string } = {}): Promise<number> {
-  const config = loadConfig();
-  const role = resolveRole(options.role);
-  const log = createLogger({ level: config.log.level }).child({ role });
-  const runtime = await openRuntime(config, log);
+/** What every step below shares: the config, the role, the logger and the opened runtime. */
+interface StartContext {
+  config: Config;
+  role: Role;
+  log: Logger;
+  runtime: Runtime;
+}
+
+/** The platform side: metrics, one adapter per platform, and the reply sink each event gets. */
+interface Platform {
+  metrics: Metrics;
+  adapters: PlatformAdapter[];
+  sinkFor: SinkFactory;
+}
+
+type Worker = ReturnType<typeof createWorker>;
+type Connections = Awaited<ReturnType<typeof connectAdapters>>;
+
+/** The one message a user sees when their task gave up, on the platform it came from. */
+function giveUpNotice(sinkFor: SinkFactory) {
+  return async (task: { payload: unknown }, message: string) => {
+    await sinkFor(task.payload as NormalizedEvent).post(`I could not finish that: ${message}`);
+  };
+}
+
+/** Metrics (with the queue depth gauge), every platform as one adapter object, and the reply sinks. */
+function composePlatform({ config, log, runtime }: StartContext): Platform {
   const metrics = sharedMetrics();
   watchQueueDepth(metrics, (filter) => runtime.store.countTasks(filter));
   // GitHub App (or GITHUB_TOKEN): tracking comments and the mention handler share its clients.
@@ -66,13 +91,14 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
       ? { githubClientFor: (event: NormalizedEvent) => sinkClientFor(githubAccess, event.workspaceId) }
       : {}),
   });
-  const sinkFor: (event: NormalizedEvent) => ReplySink = createSinkFactory({
-    config,
-    logger: log,
-    adapters,
-    threads: runtime.store,
-  });
-  const worker = createWorker({
+  const sinkFor = createSinkFactory({ config, logger: log, adapters, threads: runtime.store });
+  return { metrics, adapters, sinkFor };
+}
+
+/** The worker that claims tasks and runs them through the event handler (not started yet). */
+function buildWorker({ config, log, runtime }: StartContext, { metrics, sinkFor }: Platform): Worker {
+  const githubAccess = runtime.githubAccess;
+  return createWorker({
     store: runtime.store,
     pipeline: runtime.pipeline,
     concurrency: config.tasks.concurrency,
@@ -103,11 +129,12 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
           }
         : {}),
     }),
-    onGiveUp: async (task, message) => {
-      const event = task.payload as NormalizedEvent;
-      await sinkFor(event).post(`I could not finish that: ${message}`);
-    },
+    onGiveUp: giveUpNotice(sinkFor),
   });
+}
+
+/** The HTTP app (platform routes, probes, /metrics, /admin) listening on PORT. */
+async function serveHttp({ config, log, runtime }: StartContext, { metrics, adapters }: Platform) {
   const { app } = createHttpApp({
     config,
     store: runtime.store,
@@ -124,43 +151,75 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
     { port: typeof address === 'object' && address ? address.port : config.port },
     'Deckhand is listening',
   );
-  // A worker still listens: /healthz, /readyz and /metrics are what its probes and Prometheus use.
-  if (role !== 'web') worker.start();
-  // Serving processes also hold Slack Socket Mode / the Discord gateway, and mark each accepted
-  // chat message as being worked on (👀) the moment its task is durable.
+  return server;
+}
+
+/**
+ * Serving processes also hold Slack Socket Mode / the Discord gateway, and mark each accepted chat
+ * message as being worked on (👀) the moment its task is durable. A worker-only process does neither.
+ */
+async function connectChats(
+  { role, log, runtime }: StartContext,
+  { adapters, sinkFor }: Platform,
+): Promise<Connections | undefined> {
   const connections =
     role === 'worker'
       ? undefined
       : await connectAdapters(adapters, (event) => runtime.pipeline.ingest(event));
   if (role !== 'worker') runtime.pipeline.onTask(acknowledgeReceipt(sinkFor, log, adapters));
+  return connections;
+}
 
-  // Digests and periodic jobs (purges, expired-lease sweep, container reaping) on Agenda. Any
-  // number of processes may run it: each due digest is claimed by exactly one (src/scheduler).
-  const scheduler =
-    role === 'web'
-      ? undefined
-      : await schedulerFromConfig({
-          config,
-          store: runtime.store,
-          logger: log,
-          channels: digestChannelsOf(adapters),
-          onOutcome: (outcome) => recordDigestFired(outcome, metrics),
-          // Activity through the same GitHub access as mentions (App installation or GITHUB_TOKEN).
-          ...(githubAccess ? { octokitFor: githubOctokitFor(githubAccess) } : {}),
-          // A model-written opening when a model is configured; the plain template otherwise.
-          ...(runtime.agent ? { summarise: digestSummariser(runtime.agent) } : {}),
-          ...(dockerConfigured() ? { reapContainers: () => reapOrphans(createDockerClient(), log) } : {}),
-          onTaskGaveUp: async (task, message) => {
-            await sinkFor(task.payload as NormalizedEvent).post(`I could not finish that: ${message}`);
-          },
-        });
-  await scheduler?.start();
+/**
+ * Digests and periodic jobs (purges, expired-lease sweep, container reaping) on Agenda, started.
+ * Any number of processes may run it: each due digest is claimed by exactly one (src/scheduler).
+ * A web-only process runs none.
+ */
+async function startScheduler(
+  { config, role, log, runtime }: StartContext,
+  { metrics, adapters, sinkFor }: Platform,
+): Promise<Scheduler | undefined> {
+  if (role === 'web') return undefined;
+  const githubAccess = runtime.githubAccess;
+  const scheduler = await schedulerFromConfig({
+    config,
+    store: runtime.store,
+    logger: log,
+    channels: digestChannelsOf(adapters),
+    onOutcome: (outcome) => recordDigestFired(outcome, metrics),
+    // Activity through the same GitHub access as mentions (App installation or GITHUB_TOKEN).
+    ...(githubAccess ? { octokitFor: githubOctokitFor(githubAccess) } : {}),
+    // A model-written opening when a model is configured; the plain template otherwise.
+    ...(runtime.agent ? { summarise: digestSummariser(runtime.agent) } : {}),
+    ...(dockerConfigured() ? { reapContainers: () => reapOrphans(createDockerClient(), log) } : {}),
+    onTaskGaveUp: giveUpNotice(sinkFor),
+  });
+  await scheduler.start();
+  return scheduler;
+}
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+/** The first SIGTERM or SIGINT. */
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  log.info({ signal }, 'shutting down: no new requests or tasks; finishing running ones');
+}
+
+/**
+ * Stops in this order: the HTTP port (no new requests), the chat connections, the worker (no new
+ * claims; running tasks finish or are released), the scheduler, then the runtime (store, Redis, sandbox).
+ */
+async function shutDown(
+  { config, log, runtime }: StartContext,
+  parts: {
+    server: Server;
+    connections: Connections | undefined;
+    worker: Worker;
+    scheduler: Scheduler | undefined;
+  },
+): Promise<void> {
+  const { server } = parts;
   // close() waits for every connection; platforms keep theirs alive (65 s here), so close each one
   // as soon as its in-flight request is answered, and all of them after 10 s.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -169,10 +228,28 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
   await closed;
   clearInterval(idle);
   clearTimeout(cutoff);
-  await connections?.stop();
-  await worker.stop(Math.min(config.tasks.leaseMs, 30_000));
-  await scheduler?.stop();
+  await parts.connections?.stop();
+  await parts.worker.stop(Math.min(config.tasks.leaseMs, 30_000));
+  await parts.scheduler?.stop();
   await runtime.close();
   log.info('stopped');
+}
+
+export async function startCommand(options: { role?: string } = {}): Promise<number> {
+  const config = loadConfig();
+  const role = resolveRole(options.role);
+  const log = createLogger({ level: config.log.level }).child({ role });
+  const context: StartContext = { config, role, log, runtime: await openRuntime(config, log) };
+  const platform = composePlatform(context);
+  const worker = buildWorker(context, platform);
+  const server = await serveHttp(context, platform);
+  // A worker still listens: /healthz, /readyz and /metrics are what its probes and Prometheus use.
+  if (role !== 'web') worker.start();
+  const connections = await connectChats(context, platform);
+  const scheduler = await startScheduler(context, platform);
+
+  const signal = await waitForSignal();
+  log.info({ signal }, 'shutting down: no new requests or tasks; finishing running ones');
+  await shutDown(context, { server, connections, worker, scheduler });
   return 0;
 }

@@ -15,9 +15,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
+import { startFaultStandIns } from '../support/platforms/index.js';
 import { type DeckhandProcess, openLog, startDeckhand } from './processes.js';
 import { startPrivateServices } from './services.js';
-import { startStandIns } from './stand-ins.js';
 import { createSender } from './traffic.js';
 
 const SECRET = 'faults-slack-signing-secret';
@@ -48,7 +48,7 @@ async function main(): Promise<number> {
   const log = openLog(join(workDir, 'deckhand.log'));
   say(`logs in ${workDir}/deckhand.log`);
   const services = await startPrivateServices();
-  const standIns = await startStandIns();
+  const standIns = await startFaultStandIns();
   const processes: DeckhandProcess[] = [];
   const env: Record<string, string> = {
     NODE_ENV: 'production',

@@ -3,7 +3,7 @@
  * 2xx (an error status, a refused connection or no answer within the timeout) is sent again with the
  * same event_id, freshly signed, after a backoff. Every attempt is kept for the books.
  */
-import { signSlackRequest } from '../../src/bots/slack/verify.js';
+import { signSlackRequest } from '../../src/bots/index.js';
 
 export interface Attempt {
   sentAt: number;

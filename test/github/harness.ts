@@ -12,11 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { expect } from 'vitest';
-import { createPipeline } from '../../src/bots/pipeline.js';
-import { createEventHandler } from '../../src/bots/router.js';
-import { createHttpApp, listen } from '../../src/bots/server.js';
-import { createSinkFactory } from '../../src/bots/sinks.js';
-import { createWorker } from '../../src/bots/worker.js';
+import {
+  createEventHandler,
+  createHttpApp,
+  createPipeline,
+  createSinkFactory,
+  createWorker,
+  listen,
+} from '../../src/bots/index.js';
 import { type Config, createLogger, loadConfig } from '../../src/core/index.js';
 import {
   createGitHubAccess,
@@ -29,8 +32,9 @@ import {
 import type { SandboxRunnerOptions } from '../../src/runners/index.js';
 import type { Store, TaskRecord } from '../../src/store/index.js';
 import { ensureSandboxImage, testDocker, testRunner } from '../runners/helpers.js';
+import { type GitHubStandIn, githubStandIn } from '../support/platforms/index.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
-import { examplePayload, type GitHubStandIn, githubStandIn, signedWebhook } from './support.js';
+import { examplePayload, signedWebhook } from './support.js';
 
 /** The repository of the @octokit/webhooks-examples payloads. */
 export const REPO = 'Codertocat/Hello-World';

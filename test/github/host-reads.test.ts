@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isDeckhandError, loadConfig } from '../../src/core/index.js';
-import { detectTests } from '../../src/github/detect-tests.js';
-import { createGitHubAccess, createGitHubToolPort } from '../../src/github/index.js';
+import { createGitHubAccess, createGitHubToolPort, detectTests } from '../../src/github/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 import { git } from './support.js';
 

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { throttleId } from '../../src/github/octokit.js';
-import { type GitHubStandIn, githubStandIn } from './support.js';
+import { type GitHubStandIn, githubStandIn } from '../support/platforms/index.js';
 
 const WRITER = resolve(import.meta.dirname, 'throttled-writer.ts');
 const WRITES_EACH = 4;

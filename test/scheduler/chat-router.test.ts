@@ -1,20 +1,20 @@
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventHandler } from '../../src/bots/router.js';
+import { createEventHandler } from '../../src/bots/index.js';
 import type { NormalizedEvent } from '../../src/core/index.js';
 import { createLogger, MemorySink } from '../../src/core/index.js';
 import { createDigestRunner, nextDue } from '../../src/scheduler/index.js';
 import type { Store } from '../../src/store/index.js';
 import { chatDigestPoster } from '../support/digest-poster.js';
+import { type DigestStandIns, startDigestStandIns } from '../support/platforms/index.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
-import { type StandIns, startStandIns } from './support/stand-ins.js';
 
 let store: Store;
-let stand: StandIns;
+let stand: DigestStandIns;
 
 beforeAll(async () => {
   store = await openTestStore();
-  stand = await startStandIns();
+  stand = await startDigestStandIns();
 });
 afterAll(async () => {
   await stand?.close();

@@ -9,18 +9,18 @@ import {
 } from '../../src/scheduler/index.js';
 import type { Platform, Store } from '../../src/store/index.js';
 import { chatDigestPoster } from '../support/digest-poster.js';
+import { type DigestStandIns, startDigestStandIns } from '../support/platforms/index.js';
 import { dropTestStore, openTestStore, testDatabaseUri } from '../support/store.js';
-import { type StandIns, startStandIns } from './support/stand-ins.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
 let store: Store;
-let stand: StandIns;
+let stand: DigestStandIns;
 let channelSeq = 0;
 const uri = testDatabaseUri('digests');
 
 beforeAll(async () => {
   store = await openTestStore({ uri });
-  stand = await startStandIns();
+  stand = await startDigestStandIns();
 });
 afterAll(async () => {
   await stand?.close();

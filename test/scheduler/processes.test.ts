@@ -3,19 +3,19 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Store } from '../../src/store/index.js';
+import { countByChannel, type DigestStandIns, startDigestStandIns } from '../support/platforms/index.js';
 import { dropTestStore, openTestStore, testDatabaseUri } from '../support/store.js';
-import { countByChannel, type StandIns, startStandIns } from './support/stand-ins.js';
 
 const script = resolve(import.meta.dirname, 'support/scheduler-process.ts');
 let store: Store;
 let uri: string;
-let stand: StandIns;
+let stand: DigestStandIns;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   uri = testDatabaseUri('sched');
   store = await openTestStore({ uri });
-  stand = await startStandIns();
+  stand = await startDigestStandIns();
 });
 afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');

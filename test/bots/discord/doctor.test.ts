@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../../src/cli/doctor.js';
 import { loadConfig } from '../../../src/core/index.js';
-import { type FakeApi, startFakeApi } from '../slack/fake-api.js';
+import { type FakeApi, startFakeApi } from '../../support/platforms/index.js';
 
 let api: FakeApi;
 let flags = 0;

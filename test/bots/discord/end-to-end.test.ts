@@ -1,7 +1,7 @@
 /**
  * A signed Discord slash command all the way to what the channel shows: deferred response from the
  * HTTP app, then the worker edits it (real store, worker, router, Docker sandbox, Discord sink).
- * discord.com is a loopback stand-in (see ../slack/fake-api.ts).
+ * discord.com is a loopback stand-in (see test/support/platforms/recording.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DISCORD_APP, type Harness, postDiscord, startHarness } from '../slack/harness.js';

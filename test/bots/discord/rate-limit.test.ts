@@ -3,11 +3,11 @@
  * the `retry_after` Discord names, then the message goes through once, for a reply and a digest.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDiscordSink } from '../../../src/bots/discord/sink.js';
+import { createDiscordSink } from '../../../src/bots/index.js';
 import type { NormalizedEvent } from '../../../src/core/index.js';
-import type { ComposedDigest } from '../../../src/scheduler/compose.js';
+import type { ComposedDigest } from '../../../src/scheduler/index.js';
 import { chatDigestPoster } from '../../support/digest-poster.js';
-import { type ApiCall, type FakeApi, startFakeApi } from '../slack/fake-api.js';
+import { type ApiCall, type FakeApi, startFakeApi } from '../../support/platforms/index.js';
 
 const BOT_TOKEN = 'discord-bot-token-rate-limit-test';
 const CHANNEL = '1000000000000000000';

@@ -1,10 +1,10 @@
 /**
  * The Slack PlatformAdapter as the server, worker and digest runner use it: how /slack/events is
  * acked, where replies go, and which workspace token a digest is posted with. Slack's Web API is a
- * loopback stand-in (fake-api.ts); installations live in the real store.
+ * loopback stand-in (test/support/platforms/recording.ts); installations live in the real store.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackAdapter } from '../../../src/bots/slack/index.js';
+import { createSlackAdapter } from '../../../src/bots/index.js';
 import {
   type ChannelTarget,
   type ComposedDigest,
@@ -15,8 +15,8 @@ import {
   type PlatformAdapter,
 } from '../../../src/core/index.js';
 import type { Store } from '../../../src/store/index.js';
+import { type ApiCall, type FakeApi, startFakeApi } from '../../support/platforms/index.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
-import { type ApiCall, type FakeApi, startFakeApi } from './fake-api.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
 const T1_TOKEN = 'xoxb-1111-adapter-single-workspace';

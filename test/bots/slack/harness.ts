@@ -1,24 +1,28 @@
 /**
  * The whole way through for the adapter tests: the real HTTP app on loopback, the real store
  * (FerretDB), the pipeline, a worker running the command router, the real Docker sandbox, and the
- * real reply sinks. slack.com and discord.com are a loopback fake (fake-api.ts).
+ * real reply sinks. slack.com and discord.com are a loopback fake (test/support/platforms/recording.ts).
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Docker from 'dockerode';
-import { createPipeline } from '../../../src/bots/pipeline.js';
-import { createEventHandler } from '../../../src/bots/router.js';
-import { createHttpApp, listen } from '../../../src/bots/server.js';
-import { createSinkFactory } from '../../../src/bots/sinks.js';
-import { signSlackRequest } from '../../../src/bots/slack/verify.js';
-import { createWorker, type Worker } from '../../../src/bots/worker.js';
+import {
+  createEventHandler,
+  createHttpApp,
+  createPipeline,
+  createSinkFactory,
+  createWorker,
+  listen,
+  signSlackRequest,
+  type Worker,
+} from '../../../src/bots/index.js';
 import { type Config, createLogger, loadConfig } from '../../../src/core/index.js';
 import type { SandboxRunner } from '../../../src/runners/index.js';
 import type { Store } from '../../../src/store/index.js';
 import { ensureSandboxImage, testDocker, testRunner } from '../../runners/helpers.js';
+import { type ApiReply, type FakeApi, startFakeApi } from '../../support/platforms/index.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
-import { type ApiReply, type FakeApi, startFakeApi } from './fake-api.js';
 
 export const SLACK_SECRET = 'slack-signing-secret-e2e';
 export const SLACK_BOT_TOKEN = 'xoxb-e2e-0000-secret-token';

@@ -13,12 +13,13 @@ import {
   createSlackTokenSource,
   forgetSlackInstallation,
   forgetUninstalledSlackWorkspace,
-} from '../../../src/bots/slack/index.js';
-import { createSlackState, SLACK_BOT_SCOPES } from '../../../src/bots/slack/oauth.js';
+  SLACK_BOT_SCOPES,
+} from '../../../src/bots/index.js';
+import { createSlackState } from '../../../src/bots/slack/oauth.js';
 import { createLogger, loadConfig } from '../../../src/core/index.js';
 import type { Store } from '../../../src/store/index.js';
+import { type ApiCall, type FakeApi, startFakeApi } from '../../support/platforms/index.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
-import { type ApiCall, type FakeApi, startFakeApi } from './fake-api.js';
 
 const KEY = 'oauth-install-test-key-not-for-real-use';
 const STATE_SECRET = 'state-secret-oauth-install-test';

@@ -5,13 +5,11 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { createPipeline } from '../../../src/bots/pipeline.js';
-import { createSlackBodyParser } from '../../../src/bots/slack/ingress.js';
-import { startSlackSocketMode } from '../../../src/bots/slack/socket.js';
+import { createPipeline, createSlackBodyParser, startSlackSocketMode } from '../../../src/bots/index.js';
 import { createLogger, loadConfig } from '../../../src/core/index.js';
 import type { Store } from '../../../src/store/index.js';
+import { type FakeApi, startFakeApi } from '../../support/platforms/index.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
-import { type FakeApi, startFakeApi } from './fake-api.js';
 import { until } from './harness.js';
 
 const APP_TOKEN = 'xapp-1-A0APP-socket-test';

@@ -1,0 +1,61 @@
+/**
+ * What `deckhand --help` and `deckhand <command> --help` print. Kept apart from the commands and
+ * importing nothing, so help answers without loading any command (or core, the store, Docker...).
+ * sandbox.ts and discord.ts take SANDBOX_USAGE and DISCORD_USAGE from here for their errors.
+ */
+
+export const USAGE = `usage: deckhand <command>
+
+commands:
+  start [--role web|worker|all]
+                    serve Slack, GitHub and Discord on PORT (default 3000) and run the worker;
+                    web only serves (scale it freely), worker only runs tasks (default all)
+  chat              talk to Deckhand in this terminal (embedded defaults)
+  doctor [--json]   check store, Redis, Docker, Slack, Discord, GitHub and models
+  schedules [--json] digest schedules with their next run time, and the periodic jobs
+  sandbox run|build run code in a Docker sandbox (prints one JSON result) / build its image
+  discord register-commands [--guild ID]
+                    register /deckhand and "Ask Deckhand" with Discord (--guild: one server, at once)
+  help              this text
+
+\`deckhand <command> --help\` says more about one command.
+`;
+
+export const SANDBOX_USAGE = `usage:
+  deckhand sandbox run --lang python|node|bash (--code CODE | --file PATH|-) [--timeout SECONDS] [--network]
+  deckhand sandbox build [--force]
+`;
+
+export const DISCORD_USAGE = `usage:
+  deckhand discord register-commands [--guild GUILD_ID]
+`;
+
+/** What `deckhand <command> --help` prints: the command's usage, before anything is loaded or started. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  start: `usage: deckhand start [--role web|worker|all]
+
+Serves Slack (/slack/events), GitHub (/github/webhooks), Discord (/discord/interactions), /healthz,
+/readyz, /metrics and /admin on PORT (default 3000), and runs the worker. --role web only serves
+(scale it freely), --role worker only runs tasks; default all (DECKHAND_ROLE sets it too).
+`,
+  chat: `usage: deckhand chat
+
+Talks to Deckhand in this terminal on embedded defaults. On a fresh machine it first brings up what
+is missing, one progress line per step on stderr: the store (a local FerretDB when MONGODB_URI is
+unset), a Docker engine (started by scripts/services.sh; needs root or sudo without a password) and
+the sandbox image (built when missing), so \`run python\` works. When the sandbox cannot come up, one
+line says code execution is off and how to turn it on; chat goes on without it.
+Type \`help\` for the commands, Ctrl-D to leave.
+`,
+  doctor: `usage: deckhand doctor [--json]
+
+Checks the store, Redis, Docker, Slack, Discord, GitHub and the models, and says how to fix what is
+missing. Exits 1 when something configured is broken.
+`,
+  schedules: `usage: deckhand schedules [--json]
+
+Lists digest schedules with their next run time, and the scheduler's periodic jobs.
+`,
+  sandbox: SANDBOX_USAGE,
+  discord: DISCORD_USAGE,
+};

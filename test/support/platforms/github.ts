@@ -1,0 +1,109 @@
+/**
+ * GitHub's REST API on loopback. githubStandIn is a route table for the tests that also drive Docker:
+ * nock's request interception breaks the hijacked attach stream dockerode uses, so these tests point
+ * Octokit's baseUrl here instead. Like nock, each route answers once unless persisted, and a request
+ * no route matches answers 404 and is listed in `unmatched`. answerGitHubActivity serves the
+ * read-only endpoints a digest's activity report calls, from data a test sets per repository.
+ */
+import type { IncomingMessage } from 'node:http';
+import { listenOnLoopback, parseBody, readBody, sendJson } from './server.js';
+
+export interface StandInRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+type Reply = ((req: StandInRequest) => unknown) | Record<string, unknown> | unknown[];
+
+interface Route {
+  method: string;
+  path: string | RegExp;
+  status: number;
+  reply: Reply;
+  persist: boolean;
+  used: boolean;
+}
+
+const NOT_FOUND = { message: 'Not Found' };
+
+export async function githubStandIn() {
+  const routes: Route[] = [];
+  const unmatched: string[] = [];
+  const loopback = await listenOnLoopback(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const request: StandInRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body: parseBody(await readBody(req), req.headers['content-type']),
+    };
+    const route = routes.find(
+      (r) =>
+        (r.persist || !r.used) &&
+        r.method === request.method &&
+        (typeof r.path === 'string' ? r.path === request.path : r.path.test(request.path)),
+    );
+    if (!route) {
+      unmatched.push(`${request.method} ${request.path}${url.search}`);
+      sendJson(res, 404, NOT_FOUND);
+      return;
+    }
+    route.used = true;
+    const body = typeof route.reply === 'function' ? route.reply(request) : route.reply;
+    sendJson(res, route.status, body ?? {});
+  });
+  return {
+    url: loopback.url,
+    unmatched,
+    route(method: string, path: string | RegExp, status: number, reply: Reply, persist = false): void {
+      routes.push({ method, path, status, reply, persist, used: false });
+    },
+    /** Routes not called yet (persisted ones excluded). */
+    pending(): string[] {
+      return routes.filter((r) => !r.persist && !r.used).map((r) => `${r.method} ${r.path}`);
+    },
+    reset(): void {
+      routes.length = 0;
+      unmatched.length = 0;
+    },
+    close: loopback.close,
+  };
+}
+export type GitHubStandIn = Awaited<ReturnType<typeof githubStandIn>>;
+
+/** The activity endpoints: pulls?state=closed, pulls?state=open, issues, check-runs, status, commits. */
+export type GitHubEndpoint = 'repo' | 'closed' | 'open' | 'issues' | 'check-runs' | 'status' | 'commits';
+
+/** Activity data per `owner/repo`; the key `*missing*` makes every repository not listed a 404. */
+export type GitHubActivity = Map<string, Partial<Record<GitHubEndpoint, unknown>>>;
+
+/**
+ * The answer to GET `path` (after the API base, e.g. `repos/o/r/pulls`) from `github`: what the test
+ * set, or an empty default (no pulls, no issues, checks passing). Other paths answer 404.
+ */
+export function answerGitHubActivity(
+  github: GitHubActivity,
+  path: string,
+  query: URLSearchParams,
+): { status: number; body: unknown } {
+  const match = /^repos\/([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(path);
+  if (!match) return { status: 404, body: NOT_FOUND };
+  const repo = `${match[1]}/${match[2]}`;
+  const data = github.get(repo) ?? {};
+  const tail = match[3] ?? '';
+  const ok = (body: unknown) => ({ status: 200, body });
+  if (!github.has(repo) && github.has('*missing*')) return { status: 404, body: NOT_FOUND };
+  if (tail === '') return ok(data.repo ?? { full_name: repo, default_branch: 'main' });
+  if (tail === 'pulls') return ok((query.get('state') === 'open' ? data.open : data.closed) ?? []);
+  if (tail === 'issues') return ok(data.issues ?? []);
+  if (/^commits\/[^/]+\/check-runs$/.test(tail)) {
+    return ok(data['check-runs'] ?? { total_count: 0, check_runs: [] });
+  }
+  if (/^commits\/[^/]+\/status$/.test(tail)) return ok(data.status ?? { state: 'success', statuses: [] });
+  if (tail === 'commits') return ok(data.commits ?? []);
+  return { status: 404, body: NOT_FOUND };
+}
