@@ -19,16 +19,19 @@
  * so a slow but live process cannot post alongside its successor (clocks are assumed to agree within
  * a third of the lease: 20 s by default). What no lease can close: a post the platform accepted whose
  * answer was lost (timeout) is retried. Discord dedupes that retry by nonce; Slack has no such key.
+ *
+ * One claimed attempt (compose, post, record the outcome) is run by run-digest.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Octokit } from '@octokit/rest';
-import { logger as defaultLogger, isDeckhandError, type Logger, userMessageOf } from '../core/index.js';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { logger as defaultLogger, type Logger } from '../core/index.js';
 import type { DigestRunRecord, ScheduleRecord, Store } from '../store/index.js';
-import { composeWithSummary, type Summarise } from './compose.js';
-import { formatLocal } from './cron.js';
-import { createDueTimes, digestActivity, shuffle, windowStart } from './due.js';
+import type { Summarise } from './compose.js';
+import { createDueTimes, shuffle } from './due.js';
 import type { DigestPoster } from './post.js';
+import { type RunDigestContext, runDigest } from './run-digest.js';
 
 export interface DigestRunnerOptions {
   store: Store;
@@ -57,6 +60,19 @@ export interface SweepResult {
   failed: number;
 }
 
+export interface DigestRunner {
+  id: string;
+  /**
+   * One pass: claims and runs what is due; resolves when the runs this pass claimed are done.
+   * Passes may overlap (a slow post does not hold up the next due digest); they share the slots.
+   */
+  sweep: () => Promise<SweepResult>;
+  /** The earliest time something becomes due, as of the last sweep (for an exact wake-up). */
+  nextWake: () => Date | null;
+  /** Stops claiming; resolves when the digests being posted are done, or after `graceMs`. */
+  stop(graceMs?: number): Promise<boolean>;
+}
+
 interface Candidate {
   schedule: ScheduleRecord;
   dueAt: Date;
@@ -66,169 +82,76 @@ interface Candidate {
   previous?: DigestRunRecord;
 }
 
-export function createDigestRunner(options: DigestRunnerOptions) {
-  const { store, poster } = options;
-  const clock = options.now ?? (() => new Date());
-  const id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const concurrency = options.concurrency ?? 16;
-  const leaseMs = options.leaseMs ?? 60_000;
-  const maxAttempts = options.maxAttempts ?? 3;
-  const retryBaseMs = options.retryBaseMs ?? 30_000;
-  const log = (options.logger ?? defaultLogger()).child({ scheduler: id });
-  const dueTimes = createDueTimes();
-  let nextWake: Date | null = null;
-  let stopping = false;
-
-  /**
-   * Records a post that happened. Never throws: a digest in the channel must not be retried because
-   * the write about it failed (the lease then expires with the run still `running`; a takeover
-   * finds the post already made only on Discord, so the write is retried here first).
-   */
-  async function recordPosted(
-    run: DigestRunRecord,
-    schedule: ScheduleRecord,
-    dueAt: Date,
-    messageId: string,
-  ) {
-    const set = { status: 'posted' as const, postedAt: clock(), messageId, leaseExpiresAt: null };
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      try {
-        await Promise.all([
-          store.updateDigestRun(run.id, set),
-          run.manual ? undefined : store.noteSchedulePosted(schedule.id, dueAt),
-        ]);
-        return;
-      } catch (error) {
-        log.error(
-          { err: error, schedule: schedule.name, attempt },
-          'posted a digest but could not record it',
-        );
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
+/** Earliest future time among those considered: the next wake-up. */
+class WakeTracker {
+  wake: Date | null = null;
+  constructor(private readonly now: Date) {}
+  consider(at: Date | null | undefined): void {
+    if (at && at.getTime() > this.now.getTime() && (!this.wake || at.getTime() < this.wake.getTime())) {
+      this.wake = at;
     }
   }
+}
 
-  async function execute(
-    run: DigestRunRecord,
-    schedule: ScheduleRecord,
-  ): Promise<'posted' | 'failed' | 'superseded'> {
-    // Held until `leaseUntil` (what this process last wrote). Another process takes over only once
-    // the stored lease has passed, so posting only while a third of the lease is left, with the
-    // request bounded by that third, keeps two processes from posting the same digest.
-    const margin = Math.floor(leaseMs / 3);
-    let leaseUntil = run.leaseExpiresAt
-      ? new Date(run.leaseExpiresAt).getTime()
-      : clock().getTime() + leaseMs;
-    const renew = setInterval(
-      () => {
-        const until = clock().getTime() + leaseMs;
-        store
-          .updateDigestRun(run.id, { leaseExpiresAt: new Date(until) })
-          .then(() => {
-            leaseUntil = Math.max(leaseUntil, until);
-          })
-          .catch((error: unknown) => log.warn({ err: error, run: run.id }, 'could not renew a digest lease'));
-      },
-      Math.max(250, margin),
-    );
-    const target = {
-      platform: schedule.platform,
-      workspaceId: schedule.workspaceId,
-      channelId: schedule.channelId,
+/** The runner's state between sweeps, with the steps of a sweep as methods. */
+class DigestSweeper {
+  readonly id: string;
+  nextWake: Date | null = null;
+  private stopping = false;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly ctx: RunDigestContext;
+  private readonly log: Logger;
+  private readonly dueTimes = createDueTimes();
+  /** One slot per digest this process works on at once, shared by overlapping sweeps. */
+  private readonly slots: LimitFunction;
+  /** Occurrences this process is working on, so an overlapping sweep does not try them again. */
+  private readonly inFlight = new Set<string>();
+  /**
+   * Attempts this process already tried to claim (won or lost): an overlapping sweep planned before
+   * the claim would otherwise spend an insert to learn it lost. Pruned after an hour.
+   */
+  private readonly tried = new Map<string, number>();
+  private readonly active = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: DigestRunnerOptions) {
+    const clock = options.now ?? (() => new Date());
+    this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.concurrency = options.concurrency ?? 16;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.log = (options.logger ?? defaultLogger()).child({ scheduler: this.id });
+    this.ctx = {
+      store: options.store,
+      poster: options.poster,
+      octokitFor: options.octokitFor,
+      summarise: options.summarise,
+      clock,
+      leaseMs: this.leaseMs,
+      maxAttempts: options.maxAttempts ?? 3,
+      retryBaseMs: options.retryBaseMs ?? 30_000,
+      log: this.log,
     };
-    const dueAt = new Date(run.dueAt);
-    try {
-      const since = windowStart(schedule, dueAt);
-      const repos = await digestActivity(options.octokitFor, schedule, since, dueAt);
-      const digest = await composeWithSummary(
-        {
-          name: schedule.name,
-          destination: {
-            platform: schedule.platform,
-            workspaceId: schedule.workspaceId,
-            channelId: schedule.channelId,
-          },
-          timezone: schedule.timezone,
-          since,
-          until: dueAt,
-          repos,
-        },
-        options.summarise,
-        (error) =>
-          log.warn({ err: error, schedule: schedule.id }, 'digest summary failed; posting the template'),
-      );
-      // A process that stalled past its lease must not post what its successor already took over.
-      if (clock().getTime() > leaseUntil - margin) {
-        log.warn(
-          { schedule: schedule.name, attempt: run.attempt },
-          'digest lease nearly lost; leaving it to another process',
-        );
-        return 'superseded';
-      }
-      if (await store.digestRunSuperseded(run)) return 'superseded';
-      const { messageId } = await poster.post(target, digest, `${schedule.id}:${dueAt.toISOString()}`, {
-        timeoutMs: margin,
-      });
-      await recordPosted(run, schedule, dueAt, messageId);
-      log.info({ schedule: schedule.name, dueAt, attempt: run.attempt }, 'digest posted');
-      return 'posted';
-    } catch (error) {
-      const retryable = !isDeckhandError(error) || error.retryable;
-      const message = userMessageOf(error);
-      if (retryable && run.attempt < maxAttempts) {
-        const retryAt = new Date(clock().getTime() + retryBaseMs * 2 ** (run.attempt - 1));
-        await store.updateDigestRun(run.id, {
-          status: 'failed',
-          error: message,
-          retryAt,
-          leaseExpiresAt: null,
-        });
-        log.warn(
-          { err: error, schedule: schedule.name, attempt: run.attempt, retryAt },
-          'digest failed; will retry',
-        );
-      } else {
-        await store.updateDigestRun(run.id, { status: 'gave_up', error: message, leaseExpiresAt: null });
-        log.error({ err: error, schedule: schedule.name, attempt: run.attempt }, 'digest failed for good');
-        const when = formatLocal(dueAt, schedule.timezone);
-        await poster
-          .notice(
-            target,
-            `⚠️ I could not post the digest "${schedule.name}" due ${when} (${run.attempt} attempt${run.attempt > 1 ? 's' : ''}): ${message}`,
-          )
-          .catch((noticeError: unknown) =>
-            log.error(
-              { err: noticeError, schedule: schedule.name },
-              'could not report the failed digest either',
-            ),
-          );
-      }
-      return 'failed';
-    } finally {
-      clearInterval(renew);
-    }
+    this.slots = pLimit(this.concurrency);
   }
 
   /** What may need an attempt now: due occurrences and open runs (queued, expired, retry due). */
-  async function candidates(now: Date): Promise<Candidate[]> {
+  private async candidates(now: Date): Promise<Candidate[]> {
+    const { store } = this.ctx;
     const schedules = await store.listSchedules();
     const byId = new Map(schedules.map((s) => [s.id, s] as const));
     const found: Candidate[] = [];
-    let wake: Date | null = null;
-    const consider = (at: Date | null | undefined) => {
-      if (at && at.getTime() > now.getTime() && (!wake || at.getTime() < wake.getTime())) wake = at;
-    };
+    const wake = new WakeTracker(now);
 
     for (const schedule of schedules) {
       if (!schedule.enabled) continue;
-      const { latest, next } = dueTimes(schedule, now);
-      consider(next);
+      const { latest, next } = this.dueTimes(schedule, now);
+      wake.consider(next);
       if (!latest) continue;
       if (latest.getTime() < new Date(schedule.createdAt).getTime()) continue;
       if (schedule.lastDueAt && latest.getTime() <= new Date(schedule.lastDueAt).getTime()) continue;
       found.push({ schedule, dueAt: latest, attempt: 1, manual: false });
     }
-    await dropClaimed(found);
+    await this.dropClaimed(found);
 
     for (const run of await store.openDigestRuns()) {
       const schedule = byId.get(String(run.scheduleId));
@@ -236,8 +159,8 @@ export function createDigestRunner(options: DigestRunnerOptions) {
         run.status === 'queued' ||
         (run.status === 'running' && (!run.leaseExpiresAt || new Date(run.leaseExpiresAt) <= now)) ||
         (run.status === 'failed' && (!run.retryAt || new Date(run.retryAt) <= now));
-      if (run.status === 'running') consider(run.leaseExpiresAt ? new Date(run.leaseExpiresAt) : null);
-      if (run.status === 'failed') consider(run.retryAt ? new Date(run.retryAt) : null);
+      if (run.status === 'running') wake.consider(run.leaseExpiresAt ? new Date(run.leaseExpiresAt) : null);
+      if (run.status === 'failed') wake.consider(run.retryAt ? new Date(run.retryAt) : null);
       if (!takeOver) continue;
       if (!schedule || (!schedule.enabled && !run.manual)) {
         // Removed or paused since: this occurrence will not be posted.
@@ -252,7 +175,7 @@ export function createDigestRunner(options: DigestRunnerOptions) {
         previous: run,
       });
     }
-    nextWake = wake;
+    this.nextWake = wake.wake;
     return shuffle(found);
   }
 
@@ -261,10 +184,10 @@ export function createDigestRunner(options: DigestRunnerOptions) {
    * hints in one write per due time (off the critical path), so later sweeps skip them for free.
    * Claims themselves write no hint: on FerretDB every write queues behind the others.
    */
-  async function dropClaimed(found: Candidate[]): Promise<void> {
+  private async dropClaimed(found: Candidate[]): Promise<void> {
     if (found.length === 0) return;
     const earliest = new Date(Math.min(...found.map((c) => c.dueAt.getTime())));
-    const claimed = await store.claimedOccurrences(earliest);
+    const claimed = await this.ctx.store.claimedOccurrences(earliest);
     const lagging = new Map<number, string[]>();
     for (let i = found.length - 1; i >= 0; i--) {
       const candidate = found[i]!;
@@ -274,127 +197,108 @@ export function createDigestRunner(options: DigestRunnerOptions) {
       lagging.set(due, [...(lagging.get(due) ?? []), candidate.schedule.id]);
     }
     for (const [due, ids] of lagging) {
-      store
+      this.ctx.store
         .noteSchedulesDue(ids, new Date(due))
-        .catch((error: unknown) => log.warn({ err: error }, 'could not note due times'));
+        .catch((error: unknown) => this.log.warn({ err: error }, 'could not note due times'));
     }
   }
 
-  async function claim(candidate: Candidate, now: Date): Promise<DigestRunRecord | null> {
+  private async claim(candidate: Candidate, now: Date): Promise<DigestRunRecord | null> {
     const { schedule, dueAt, attempt } = candidate;
-    const run = await store.claimDigestRun({
+    const run = await this.ctx.store.claimDigestRun({
       scheduleId: schedule.id,
       dueAt,
       attempt,
-      by: id,
+      by: this.id,
       status: 'running',
       manual: candidate.manual,
-      leaseExpiresAt: new Date(now.getTime() + leaseMs),
+      leaseExpiresAt: new Date(now.getTime() + this.leaseMs),
     });
-    tried.set(`${schedule.id}|${dueAt.getTime()}|${attempt}`, now.getTime());
+    this.tried.set(`${schedule.id}|${dueAt.getTime()}|${attempt}`, now.getTime());
     if (run && candidate.previous) {
-      store
+      this.ctx.store
         .updateDigestRun(candidate.previous.id, { status: 'superseded' })
-        .catch((error: unknown) => log.warn({ err: error }, 'could not mark an attempt superseded'));
+        .catch((error: unknown) => this.log.warn({ err: error }, 'could not mark an attempt superseded'));
     }
     return run;
   }
 
-  /** One slot per digest this process works on at once, shared by overlapping sweeps. */
-  let free = concurrency;
-  const waiting: (() => void)[] = [];
-  const acquire = (): Promise<void> => {
-    if (free > 0) {
-      free--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => waiting.push(resolve));
-  };
-  const release = (): void => {
-    const next = waiting.shift();
-    if (next) next();
-    else free++;
-  };
-  /** Occurrences this process is working on, so an overlapping sweep does not try them again. */
-  const inFlight = new Set<string>();
-  /**
-   * Attempts this process already tried to claim (won or lost): an overlapping sweep planned before
-   * the claim would otherwise spend an insert to learn it lost. Pruned after an hour.
-   */
-  const tried = new Map<string, number>();
-  function triedBefore(candidate: Candidate): boolean {
-    if (tried.size > 10_000) {
+  private triedBefore(candidate: Candidate): boolean {
+    if (this.tried.size > 10_000) {
       const cutoff = Date.now() - 3_600_000;
-      for (const [key, at] of tried) if (at < cutoff) tried.delete(key);
+      for (const [key, at] of this.tried) if (at < cutoff) this.tried.delete(key);
     }
-    return tried.has(`${candidate.schedule.id}|${candidate.dueAt.getTime()}|${candidate.attempt}`);
+    return this.tried.has(`${candidate.schedule.id}|${candidate.dueAt.getTime()}|${candidate.attempt}`);
   }
-  const active = new Set<Promise<unknown>>();
 
-  /**
-   * One pass: claims and runs what is due; resolves when the runs this pass claimed are done.
-   * Passes may overlap (a slow post does not hold up the next due digest); they share the slots.
-   */
-  async function sweep(): Promise<SweepResult> {
+  /** Claims and runs one candidate, holding one of the slots; never throws. */
+  private async attempt(candidate: Candidate, key: string, result: SweepResult): Promise<void> {
+    try {
+      if (this.stopping || this.inFlight.has(key) || this.triedBefore(candidate)) return;
+      this.inFlight.add(key);
+      const run = await this.claim(candidate, this.ctx.clock());
+      if (!run) return;
+      result.ran++;
+      const execution = runDigest(this.ctx, run, candidate.schedule);
+      this.active.add(execution);
+      const outcome = await execution.finally(() => this.active.delete(execution));
+      this.options.onOutcome?.(outcome === 'superseded' ? 'skipped' : outcome);
+      if (outcome === 'posted') result.posted++;
+      if (outcome === 'failed') result.failed++;
+    } catch (error) {
+      this.log.error({ err: error, schedule: candidate.schedule.name }, 'digest run could not be recorded');
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  /** One worker of a sweep: takes candidates off the shared queue until it is empty. */
+  private async work(queue: Candidate[], result: SweepResult): Promise<void> {
+    for (let candidate = queue.shift(); candidate && !this.stopping; candidate = queue.shift()) {
+      const key = `${candidate.schedule.id}|${candidate.dueAt.getTime()}`;
+      if (this.inFlight.has(key) || this.triedBefore(candidate)) continue;
+      const next = candidate;
+      await this.slots(() => this.attempt(next, key, result));
+    }
+  }
+
+  async sweep(): Promise<SweepResult> {
     const result: SweepResult = { ran: 0, posted: 0, failed: 0 };
-    if (stopping) return result;
-    const now = clock();
-    const queue = await candidates(now);
-    options.onPlanned?.(nextWake);
+    if (this.stopping) return result;
+    const now = this.ctx.clock();
+    const queue = await this.candidates(now);
+    this.options.onPlanned?.(this.nextWake);
     if (queue.length) {
       const takeovers = queue.filter((c) => c.attempt > 1).length;
-      log.debug(
-        { candidates: queue.length, takeovers, wake: nextWake?.toISOString(), now: now.toISOString() },
+      this.log.debug(
+        { candidates: queue.length, takeovers, wake: this.nextWake?.toISOString(), now: now.toISOString() },
         'digest sweep',
       );
     }
-    const worker = async () => {
-      for (let candidate = queue.shift(); candidate && !stopping; candidate = queue.shift()) {
-        const key = `${candidate.schedule.id}|${candidate.dueAt.getTime()}`;
-        if (inFlight.has(key) || triedBefore(candidate)) continue;
-        await acquire();
-        try {
-          if (stopping || inFlight.has(key) || triedBefore(candidate)) continue;
-          inFlight.add(key);
-          const run = await claim(candidate, clock());
-          if (!run) continue;
-          result.ran++;
-          const execution = execute(run, candidate.schedule);
-          active.add(execution);
-          const outcome = await execution.finally(() => active.delete(execution));
-          options.onOutcome?.(outcome === 'superseded' ? 'skipped' : outcome);
-          if (outcome === 'posted') result.posted++;
-          if (outcome === 'failed') result.failed++;
-        } catch (error) {
-          log.error({ err: error, schedule: candidate.schedule.name }, 'digest run could not be recorded');
-        } finally {
-          inFlight.delete(key);
-          release();
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+    const worker = () => this.work(queue, result);
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
     return result;
   }
 
-  return {
-    id,
-    sweep,
-    /** The earliest time something becomes due, as of the last sweep (for an exact wake-up). */
-    nextWake: (): Date | null => nextWake,
-    /** Stops claiming; resolves when the digests being posted are done, or after `graceMs`. */
-    async stop(graceMs = 30_000): Promise<boolean> {
-      stopping = true;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), graceMs);
-      });
-      const done = Promise.allSettled([...active]).then(() => true);
-      const finished = await Promise.race([done, timedOut]);
-      clearTimeout(timer);
-      return finished;
-    },
-  };
+  async stop(graceMs: number): Promise<boolean> {
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const done = Promise.allSettled([...this.active]).then(() => true);
+    const finished = await Promise.race([done, timedOut]);
+    clearTimeout(timer);
+    return finished;
+  }
 }
 
-export type DigestRunner = ReturnType<typeof createDigestRunner>;
+export function createDigestRunner(options: DigestRunnerOptions): DigestRunner {
+  const sweeper = new DigestSweeper(options);
+  return {
+    id: sweeper.id,
+    sweep: () => sweeper.sweep(),
+    nextWake: (): Date | null => sweeper.nextWake,
+    stop: (graceMs = 30_000) => sweeper.stop(graceMs),
+  };
+}
