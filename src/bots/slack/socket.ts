@@ -6,7 +6,7 @@
  * deliver it again, and the pipeline's dedupe turns the redelivery into nothing.
  */
 import { SocketModeClient } from '@slack/socket-mode';
-import { type Logger as SlackSdkLogger, LogLevel } from '@slack/web-api';
+import { LogLevel, type Logger as SlackSdkLogger } from '@slack/web-api';
 import type { Logger, NormalizedEvent, ParseOutcome } from '../../core/index.js';
 import { isIngressError } from '../../core/index.js';
 import type { IngestResult } from '../pipeline.js';

@@ -3,10 +3,12 @@
  * (FerretDB), the pipeline, a worker running the command router, the real Docker sandbox, and the
  * real reply sinks. slack.com and discord.com are a loopback fake (test/support/platforms/recording.ts).
  */
+
 import { generateKeyPairSync, sign } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Docker from 'dockerode';
+import { vi } from 'vitest';
 import {
   createEventHandler,
   createHttpApp,
@@ -128,10 +130,12 @@ export function postDiscord(base: string, interaction: unknown): Promise<Respons
 }
 
 /** Resolves once `check` returns true (each try after the last one settled); gives up after `tries`. */
-export async function until(check: () => Promise<boolean> | boolean, tries = 400): Promise<void> {
-  for (let n = 0; n < tries; n++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the condition never held');
+/** Waits (vi.waitFor, 50 ms apart, 20 s at most) until `check` holds. */
+export async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error('the condition never held');
+    },
+    { timeout: 20_000, interval: 50 },
+  );
 }
