@@ -3,12 +3,13 @@
  * then the agent orchestrator for anything else. Every reply goes through the event's ReplySink.
  */
 
-import type { Orchestrator, ReplySink, TaskContext } from '../core/index.js';
+import type { Logger, Orchestrator, ReplySink, TaskContext } from '../core/index.js';
 import {
   DeckhandError,
   type NormalizedEvent,
   normalizedEventSchema,
   type RateLimits,
+  rateLimitKeys,
 } from '../core/index.js';
 import type { CodeRunner, RunResult } from '../runners/index.js';
 import { handleDigestCommand } from '../scheduler/index.js';
@@ -45,6 +46,10 @@ export interface RouterDeps {
   github?: GitHubWork;
   /** Asked before `run`, `cancel` and `digest`; without one they are open (the terminal). */
   actionGate?: ActionGate;
+  /** Where the router notes what it chose not to say (a repeated rate-limit notice), at debug. */
+  logger?: Logger;
+  /** digests.minIntervalMinutes: `digest add` refuses a cadence firing more often (default 60). */
+  digestMinIntervalMinutes?: number;
 }
 
 export const NO_MODEL_TEXT =
@@ -73,6 +78,81 @@ export function formatRunResult(lang: string, result: RunResult): string {
   return body ? `${head}\n${body}` : `${head}, no output`;
 }
 
+/**
+ * Counts the event against its person's and workspace's budgets; when over, the result to record
+ * instead of handling it. Only the first refusal in a window is answered: the rest are silent.
+ */
+async function overLimit(
+  deps: RouterDeps,
+  event: NormalizedEvent,
+  sink: ReplySink,
+): Promise<{ limited: 'user' | 'workspace'; noticed: boolean } | undefined> {
+  if (!deps.rateLimits) return undefined;
+  const { userKey, workspaceKey } = rateLimitKeys(event);
+  const decision = await deps.rateLimits.consume(userKey, workspaceKey);
+  if (decision.ok) return undefined;
+  if (decision.notify) {
+    const scope = decision.scope === 'user' ? 'you are' : 'this workspace is';
+    await sink.post(
+      `Slow down: ${scope} sending more than I accept per minute. Try again in ${decision.retryInSeconds} s.`,
+    );
+  } else {
+    deps.logger?.debug(
+      { user: userKey, workspace: workspaceKey, scope: decision.scope },
+      'rate limited again in this window: no second notice',
+    );
+  }
+  return { limited: decision.scope, noticed: decision.notify };
+}
+
+/**
+ * Runs `run`'s code in the sandbox, shows the result in place of the "Running" line, and leaves an
+ * audit entry (who ran which language, and whether it exited 0) whatever the outcome.
+ */
+async function runCode(
+  deps: RouterDeps & { codeRunner: CodeRunner },
+  run: { event: NormalizedEvent; sink: ReplySink; taskId: string; signal: AbortSignal },
+  command: { lang: string; code: string },
+): Promise<{ text: string; exitCode: number | null }> {
+  const { event, sink, taskId } = run;
+  const audit = (outcome: 'succeeded' | 'failed', detail: Record<string, unknown>) =>
+    deps.store.recordAudit({
+      actor: `${event.platform}:${event.userId}`,
+      action: 'code.run',
+      target: command.lang,
+      outcome,
+      detail: { taskId, ...detail },
+      workspace: `${event.platform}:${event.workspaceId}`,
+    });
+  await sink.status('working');
+  // A Cancel button where the platform has buttons; `cancel` (typed or pressed) stops the run.
+  const posted = await sink.post(`Running \`${command.lang}\`…`, {
+    actions: [{ label: 'Cancel', command: `cancel ${taskId}`, style: 'danger' }],
+  });
+  let result: RunResult;
+  try {
+    result = await deps.codeRunner.run({
+      lang: command.lang,
+      code: command.code,
+      taskId,
+      signal: run.signal,
+    });
+  } catch (error) {
+    await audit('failed', { error: error instanceof DeckhandError ? error.code : 'unexpected' });
+    throw error;
+  }
+  await audit(result.exitCode === 0 ? 'succeeded' : 'failed', {
+    exitCode: result.exitCode,
+    durationMs: result.durationMs,
+    ...(result.cancelled ? { cancelled: true } : {}),
+    ...(result.timedOut ? { timedOut: true } : {}),
+  });
+  const text = formatRunResult(command.lang, result);
+  await sink.update(posted, text); // without actions: the button goes
+  await sink.status(result.exitCode === 0 ? 'done' : 'failed');
+  return { text, exitCode: result.exitCode };
+}
+
 export function createEventHandler(deps: RouterDeps): TaskHandler {
   const { store } = deps;
 
@@ -87,16 +167,8 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
     const sink = deps.sinkFor(event);
     const who = `${event.platform}:${event.userId}`;
 
-    if (deps.rateLimits) {
-      const decision = await deps.rateLimits.consume(who, `${event.platform}:${event.workspaceId}`);
-      if (!decision.ok) {
-        const scope = decision.scope === 'user' ? 'you are' : 'this workspace is';
-        await sink.post(
-          `Slow down: ${scope} sending more than I accept per minute. Try again in ${decision.retryInSeconds} s.`,
-        );
-        return { limited: decision.scope };
-      }
-    }
+    const limited = await overLimit(deps, event, sink);
+    if (limited) return limited;
 
     const conversation = await store.upsertConversation({
       platform: event.platform,
@@ -178,25 +250,20 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
         return say(`Cancelled task ${target.id}.`);
       }
       case 'digest':
-        return say(await handleDigestCommand(command.args, { store, event }));
+        return say(
+          await handleDigestCommand(command.args, {
+            store,
+            event,
+            ...(deps.digestMinIntervalMinutes ? { minIntervalMinutes: deps.digestMinIntervalMinutes } : {}),
+          }),
+        );
       case 'run': {
         if (!deps.codeRunner) return say(NO_SANDBOX_TEXT);
-        await sink.status('working');
-        // A Cancel button where the platform has buttons; `cancel` (typed or pressed) stops the run.
-        const posted = await sink.post(`Running \`${command.lang}\`…`, {
-          actions: [{ label: 'Cancel', command: `cancel ${task.id}`, style: 'danger' }],
-        });
-        const result = await deps.codeRunner.run({
-          lang: command.lang,
-          code: command.code,
-          taskId: task.id,
-          signal: ctx.signal,
-        });
-        const text = formatRunResult(command.lang, result);
-        await sink.update(posted, text); // without actions: the button goes
-        await sink.status(result.exitCode === 0 ? 'done' : 'failed');
+        const { codeRunner } = deps;
+        const run = { event, sink, taskId: task.id, signal: ctx.signal };
+        const { text, exitCode } = await runCode({ ...deps, codeRunner }, run, command);
         await store.appendMessage(conversation.id, { role: 'assistant', text });
-        return { reply: text, exitCode: result.exitCode };
+        return { reply: text, exitCode };
       }
       case 'chat': {
         if (event.platform === 'github') {

@@ -31,6 +31,8 @@ export async function chatCommand(): Promise<number> {
       store: runtime.store,
       sinkFor: () => sink,
       rateLimits: runtime.rateLimits,
+      logger: log,
+      digestMinIntervalMinutes: config.digests.minIntervalMinutes,
       ...(runtime.codeRunner ? { codeRunner: runtime.codeRunner } : {}),
       ...(runtime.orchestrator ? { orchestrator: runtime.orchestrator } : {}),
     }),

@@ -37,6 +37,20 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'schedules':
       return (await import('./schedules.js')).schedulesCommand(rest);
+    case 'audit': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          since: { type: 'string' },
+          actor: { type: 'string' },
+          action: { type: 'string' },
+          workspace: { type: 'string' },
+          limit: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      return (await import('./audit.js')).auditCommand(values);
+    }
     case 'sandbox':
       return (await import('./sandbox.js')).sandboxCommand(rest);
     case 'discord':

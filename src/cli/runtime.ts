@@ -143,7 +143,7 @@ export async function openRuntime(
       ? { github: createGitHubToolPort({ access: githubAccess, settings: config.github }) }
       : {}),
     // schedule_digest / list_schedules: the same schedules `digest add` and `deckhand schedules` use.
-    scheduler: schedulerToolPort(store),
+    scheduler: schedulerToolPort(store, undefined, { minIntervalMinutes: config.digests.minIntervalMinutes }),
     // deckhand_model_tokens_total / _cost_usd_total on /metrics, per provider and model.
     onModelCall: (call) => {
       recordModelUsage({

@@ -109,6 +109,8 @@ function buildWorker({ config, log, runtime }: StartContext, { metrics, sinkFor 
       store: runtime.store,
       sinkFor,
       rateLimits: runtime.rateLimits,
+      logger: log,
+      digestMinIntervalMinutes: config.digests.minIntervalMinutes,
       // On GitHub, `run`, `cancel` and `digest` need write access to the repository, as changes do.
       actionGate: createGitHubActionGate({ access: githubAccess, store: runtime.store, logger: log }),
       ...(runtime.codeRunner ? { codeRunner: instrumentCodeRunner(runtime.codeRunner, metrics) } : {}),

@@ -13,6 +13,8 @@ commands:
   chat              talk to Deckhand in this terminal (embedded defaults)
   doctor [--json]   check store, Redis, Docker, Slack, Discord, GitHub and models
   schedules [--json] digest schedules with their next run time, and the periodic jobs
+  audit [--since 24h|7d|ISO] [--actor A] [--action A] [--workspace P:ID] [--limit N] [--json]
+                    who did what, in which workspace, and how it ended (newest first)
   sandbox run|build run code in a Docker sandbox (prints one JSON result) / build its image
   discord register-commands [--guild ID]
                     register /deckhand and "Ask Deckhand" with Discord (--guild: one server, at once)
@@ -55,6 +57,17 @@ missing. Exits 1 when something configured is broken.
   schedules: `usage: deckhand schedules [--json]
 
 Lists digest schedules with their next run time, and the scheduler's periodic jobs.
+`,
+  audit: `usage: deckhand audit [--since 24h|7d|ISO] [--actor ACTOR] [--action ACTION]
+                     [--workspace PLATFORM:ID] [--limit N] [--json]
+
+Reads the audit trail, newest first: time, actor, workspace, action, target and outcome.
+  --since      only entries from then on: 30m, 24h, 7d, or an ISO date/time (2026-12-01T09:00:00Z)
+  --actor      exactly this actor, e.g. slack:U123 or admin
+  --action     exactly this action, or every action under a prefix ending in . or * (code. / code.*)
+  --workspace  one workspace: slack:T123, discord:456, github:12345
+  --limit      at most N entries (default 100, at most 1000)
+  --json       one JSON object per line instead of the table
 `,
   sandbox: SANDBOX_USAGE,
   discord: DISCORD_USAGE,

@@ -97,6 +97,8 @@ const settingsSchema = z
         purgeMinutes: z.coerce.number().int().min(1).default(60),
         leaseSweepSeconds: z.coerce.number().int().min(1).default(30),
         reapMinutes: z.coerce.number().int().min(1).default(5),
+        /** Least time between two due times of one digest; a more frequent cadence is refused. */
+        minIntervalMinutes: z.coerce.number().int().min(1).max(10_080).default(60),
         /** Digests defined here (kept in sync at start; chat can pause them). */
         schedules: z
           .array(

@@ -8,11 +8,14 @@ import { DeckhandError, userMessageOf } from '../core/index.js';
 import type { Platform, ScheduleRecord, Store } from '../store/index.js';
 import { assertTimezone, formatLocal, latestDue, nextDue, parseWhen } from './cron.js';
 import { cadenceOf } from './due.js';
+import { assertMinInterval, DEFAULT_MIN_INTERVAL_MINUTES } from './interval.js';
 
 export interface DigestCommandContext {
   store: Store;
   event: { platform: Platform; workspaceId: string; channelId: string; userId: string };
   now?: () => Date;
+  /** digests.minIntervalMinutes: a cadence firing more often than this is refused (default 60). */
+  minIntervalMinutes?: number;
 }
 
 export const DIGEST_USAGE = [
@@ -165,6 +168,7 @@ async function add(ctx: DigestCommandContext, words: string[], now: Date): Promi
   const cadence = { cron: parsed.cron, timezone: parsed.timezone, skipWeekends: parsed.skipWeekends };
   const first = nextDue(cadence, now);
   if (!first) return `\`${parsed.cron}\` never comes due; nothing was added.`;
+  assertMinInterval(cadence, ctx.minIntervalMinutes ?? DEFAULT_MIN_INTERVAL_MINUTES, now);
   let name = parsed.name ?? defaultName(parsed);
   if (!parsed.name) {
     for (let n = 2; await store.findScheduleByName(event.platform, event.workspaceId, name); n++) {
@@ -192,6 +196,7 @@ async function add(ctx: DigestCommandContext, words: string[], now: Date): Promi
     target: `schedule:${schedule.id}`,
     outcome: 'succeeded',
     detail: { name, cron: parsed.cron, timezone: parsed.timezone, repos: parsed.repos },
+    workspace: `${event.platform}:${event.workspaceId}`,
   });
   const repos = parsed.repos.length ? parsed.repos.join(', ') : 'no repositories yet (add repos=owner/name)';
   return `Digest "${name}" added: \`${parsed.cron}\` ${parsed.timezone}${parsed.skipWeekends ? ', skipping weekends' : ''}, for ${repos}, posted in this channel. First one: ${formatLocal(first, parsed.timezone)}.`;
@@ -203,6 +208,7 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
   const [sub = '', ...words] = args.trim().split(/\s+/).filter(Boolean);
   const { store, event } = ctx;
   const actor = `${event.platform}:${event.userId}`;
+  const workspace = `${event.platform}:${event.workspaceId}`;
   try {
     switch (sub.toLowerCase()) {
       case '':
@@ -228,6 +234,7 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
           action: `digest.${sub.toLowerCase()}`,
           target: `schedule:${schedule.id}`,
           outcome: 'succeeded',
+          workspace,
         });
         if (!enable)
           return `Digest "${schedule.name}" paused. \`digest resume ${schedule.name}\` turns it back on.`;
@@ -243,6 +250,7 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
           action: 'digest.remove',
           target: `schedule:${schedule.id}`,
           outcome: 'succeeded',
+          workspace,
         });
         return `Digest "${schedule.name}" removed.`;
       }
@@ -251,6 +259,13 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
       case 'now': {
         const schedule = await findTarget(ctx, words[0]);
         await queueDigestNow(store, schedule, actor, now);
+        await store.recordAudit({
+          actor,
+          action: 'digest.run-now',
+          target: `schedule:${schedule.id}`,
+          outcome: 'succeeded',
+          workspace,
+        });
         const where = schedule.channelId === event.channelId ? 'here' : `in channel ${schedule.channelId}`;
         return `Digest "${schedule.name}" is on its way: it will be posted ${where} within a few seconds.`;
       }

@@ -157,6 +157,21 @@ export function nextDue(cadence: Cadence, after: Date): Date | null {
   return null;
 }
 
+/**
+ * Up to `limit` due times strictly after `after` and no later than `until`, in order: the next()
+ * sequence nextDue walks, from one parsed expression.
+ */
+export function upcomingDue(cadence: Cadence, after: Date, limit: number, until: Date): Date[] {
+  const expression = CronExpressionParser.parse(cadence.cron, { currentDate: after, tz: cadence.timezone });
+  const due: Date[] = [];
+  for (let step = 0; due.length < limit && step < limit * MAX_STEPS && expression.hasNext(); step++) {
+    const candidate = expression.next().toDate();
+    if (candidate.getTime() > until.getTime()) break;
+    if (candidate.getTime() > after.getTime() && counts(candidate, cadence)) due.push(candidate);
+  }
+  return due;
+}
+
 /** The due time before `dueAt`: where a first digest's window starts. */
 export function previousDue(cadence: Cadence, dueAt: Date): Date | null {
   return latestDue(cadence, new Date(dueAt.getTime() - 1));

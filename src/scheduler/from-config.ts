@@ -34,7 +34,7 @@ export interface SchedulerFromConfigOptions {
 
 export async function schedulerFromConfig(options: SchedulerFromConfigOptions): Promise<Scheduler> {
   const { config, store, logger } = options;
-  await syncConfigSchedules(store, config.digests.schedules);
+  await syncConfigSchedules(store, config.digests.schedules, new Date(), config.digests.minIntervalMinutes);
   let octokitFor: SchedulerOptions['octokitFor'] = options.octokitFor;
   if (!octokitFor) {
     const access = githubAccessFromConfig(config, { logger, redis: options.redis });

@@ -16,6 +16,7 @@ export { type ConfiguredDigest, syncConfigSchedules } from './config-schedules.j
 export { type Cadence, formatLocal, latestDue, nextDue, parseWhen, validCron } from './cron.js';
 export { cadenceOf } from './due.js';
 export { type SchedulerFromConfigOptions, schedulerFromConfig } from './from-config.js';
+export { assertMinInterval, DEFAULT_MIN_INTERVAL_MINUTES } from './interval.js';
 export { digestSummariser, githubOctokitFor } from './ports.js';
 export {
   createDigestPoster,

@@ -1,11 +1,13 @@
 /**
  * The scheduler as the agent's tools see it (schedule_digest, list_schedules): the shape of
- * SchedulerToolPort in src/agents/tools/ports.ts, implemented over the store.
+ * SchedulerToolPort in src/agents/tools/ports.ts, implemented over the store. A cadence more frequent
+ * than digests.minIntervalMinutes is refused like a bad cron expression.
  */
 import { DeckhandError } from '../core/index.js';
 import { PLATFORMS, type Platform, type ScheduleRecord, type Store } from '../store/index.js';
 import { assertTimezone, latestDue, nextDue, validCron } from './cron.js';
 import { cadenceOf } from './due.js';
+import { assertMinInterval, DEFAULT_MIN_INTERVAL_MINUTES } from './interval.js';
 
 export interface ScheduleSummaryView {
   name: string;
@@ -33,7 +35,17 @@ function summary(schedule: ScheduleRecord, now: Date): ScheduleSummaryView {
   };
 }
 
-export function schedulerToolPort(store: Store, clock: () => Date = () => new Date()) {
+export interface SchedulerToolPortOptions {
+  /** digests.minIntervalMinutes: a cadence firing more often than this is refused (default 60). */
+  minIntervalMinutes?: number;
+}
+
+export function schedulerToolPort(
+  store: Store,
+  clock: () => Date = () => new Date(),
+  options: SchedulerToolPortOptions = {},
+) {
+  const minIntervalMinutes = options.minIntervalMinutes ?? DEFAULT_MIN_INTERVAL_MINUTES;
   return {
     async scheduleDigest(input: {
       name: string;
@@ -45,6 +57,7 @@ export function schedulerToolPort(store: Store, clock: () => Date = () => new Da
     }): Promise<ScheduleSummaryView> {
       const timezone = assertTimezone(input.timezone);
       const cron = validCron(input.cron, timezone);
+      assertMinInterval({ cron, timezone }, minIntervalMinutes, clock());
       const platform = platformOf(input.actor.platform);
       const existing = await store.findScheduleByName(platform, input.actor.workspaceId, input.name);
       const saved = await store.upsertSchedule({

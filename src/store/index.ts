@@ -1,4 +1,5 @@
 export { describeMongoUri } from './connection.js';
+export { AUDIT_OUTCOMES, AUDIT_WORKSPACE_PATTERN } from './models/audit.js';
 export type {
   AuditEntryDoc,
   AuditOutcome,
@@ -36,6 +37,7 @@ export type {
   ScheduleRecord,
 } from './repo/digests.js';
 export type { InstallationInput, InstallationRecord, RenewedToken } from './repo/installations.js';
+export { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditFilter } from './repo/records.js';
 export { backoffMs, type EnqueueTaskInput, type FailOutcome, type TaskRecord } from './repo/tasks.js';
 export { createSecretBox, type SecretBox, secretKeyId } from './secret-box.js';
 export { openStore, type Store, type StoreOptions } from './store.js';

@@ -15,6 +15,7 @@ const COMMANDS = {
   schedules: 'deckhand schedules',
   sandbox: 'deckhand sandbox run --lang',
   discord: 'deckhand discord register-commands',
+  audit: 'deckhand audit [--since',
 };
 
 async function deckhand(args: string[]): Promise<string> {

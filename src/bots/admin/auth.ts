@@ -13,9 +13,10 @@ export const SESSION_COOKIE = 'deckhand_admin';
 /** How long a browser sign-in lasts unless configured otherwise: 12 hours. */
 export const DEFAULT_SESSION_MS = 12 * 60 * 60 * 1000;
 
+/** The sessions, and the audit trail every sign-in (right or wrong) is written to. */
 export type SessionStore = Pick<
   Store,
-  'openAdminSession' | 'findAdminSession' | 'closeAdminSession' | 'purgeAdminSessions'
+  'openAdminSession' | 'findAdminSession' | 'closeAdminSession' | 'purgeAdminSessions' | 'recordAudit'
 >;
 
 function digest(value: string): Buffer {
@@ -25,6 +26,14 @@ function digest(value: string): Buffer {
 /** Constant-time comparison of two secrets of any length. */
 export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * A session's short form for the audit trail: the first 12 hex digits of the hash the store keys the
+ * session by, so an operator can find it there, while the cookie value itself is never written down.
+ */
+export function sessionShortId(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 12);
 }
 
 /** Names the token a session was opened with, without being usable as it. */

@@ -2,6 +2,9 @@
  * The door of /admin: sign-in (the form posts DECKHAND_ADMIN_TOKEN and gets a stored session),
  * sign-out (the session is deleted), and the check in front of every other /admin route (Bearer
  * token or live session). Wrong tokens are throttled per client address (throttle.ts).
+ * Every sign-in and every wrong token goes into the audit trail as `admin.sign_in` (actor `admin`,
+ * the session's short form as target, never the token); throttled tries only reach the log, so a
+ * flood of them cannot fill the trail.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
@@ -13,6 +16,7 @@ import {
   type SessionStore,
   sameSecret,
   sessionCookie,
+  sessionShortId,
   tokenTag,
   validSession,
 } from './auth.js';
@@ -83,6 +87,19 @@ function refuse(req: Request, res: Response, presented: Exclude<Presented, 'vali
   res.type('html').send(renderLogin(notice));
 }
 
+/** Best effort: a sign-in is answered the same whether or not its audit entry could be written. */
+async function auditSignIn(
+  store: SessionStore,
+  log: Logger,
+  entry: { outcome: 'succeeded' | 'failed'; target?: string; detail: Record<string, unknown> },
+): Promise<void> {
+  try {
+    await store.recordAudit({ actor: 'admin', action: 'admin.sign_in', ...entry });
+  } catch (error) {
+    log.warn({ err: error, outcome: entry.outcome }, 'admin sign-in could not be written to the audit trail');
+  }
+}
+
 function storeUnavailable(res: Response): void {
   res.status(503).type('text').send('The store is unreachable right now; try again shortly.');
 }
@@ -109,6 +126,11 @@ export function mountAdminGate(router: Router, options: AdminGateOptions): void 
       const outcome = await checkToken(throttle, clientOf(req), given, token);
       if (outcome !== 'valid') {
         log.warn({ ip: req.ip, throttled: outcome !== 'invalid' }, 'admin sign-in refused');
+        if (outcome === 'invalid')
+          await auditSignIn(store, log, {
+            outcome: 'failed',
+            detail: { via: 'form', client: clientOf(req) },
+          });
         refuse(req, res, outcome);
         return;
       }
@@ -121,6 +143,11 @@ export function mountAdminGate(router: Router, options: AdminGateOptions): void 
           now: now(),
         });
         log.info({ ip: req.ip, expiresAt: session.expiresAt }, 'admin signed in');
+        await auditSignIn(store, log, {
+          outcome: 'succeeded',
+          target: `session:${sessionShortId(session.id)}`,
+          detail: { via: 'form', client: clientOf(req), expiresAt: session.expiresAt.toISOString() },
+        });
         res
           .set('set-cookie', sessionCookie(session.id, sessionMs / 1000, isSecure(req)))
           .redirect(303, '/admin');
@@ -156,7 +183,11 @@ export function mountAdminGate(router: Router, options: AdminGateOptions): void 
       next();
       return;
     }
-    if (outcome === 'invalid') log.warn({ ip: req.ip, path: req.path }, 'admin request with a wrong token');
+    if (outcome === 'invalid') {
+      // Only a Bearer header can be a wrong token here (a cookie is a live or an ended session).
+      log.warn({ ip: req.ip, path: req.path }, 'admin request with a wrong token');
+      await auditSignIn(store, log, { outcome: 'failed', detail: { via: 'bearer', client: clientOf(req) } });
+    }
     refuse(req, res, outcome);
   });
 }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ParseOutcome } from '../../core/index.js';
-import { eventOutcome, ignore, parseWith } from '../../core/index.js';
+import { eventOutcome, ignore, NO_WORKSPACE_ID, parseWith } from '../../core/index.js';
 import { type AdmissionPolicy, admissionRefusal, OPEN_ADMISSION } from '../admission.js';
 
 /** eventType of a message in a thread that does not address the bot: kept only if Deckhand is in the thread. */
@@ -95,7 +95,7 @@ export function parseDiscordMessage(payload: unknown, context: DiscordGatewayCon
   return eventOutcome(
     {
       platform: 'discord',
-      workspaceId: message.guild_id ?? 'dm',
+      workspaceId: message.guild_id ?? NO_WORKSPACE_ID,
       channelId: message.channel_id,
       threadId,
       userId: message.author.id,

@@ -11,6 +11,7 @@ import {
   eventOutcome,
   ignore,
   ingressError,
+  NO_WORKSPACE_ID,
   parseJson,
   parseWith,
   respond,
@@ -175,7 +176,7 @@ export function parseDiscordInteraction(
 
   const common = {
     platform: 'discord' as const,
-    workspaceId: interaction.guild_id ?? 'dm',
+    workspaceId: interaction.guild_id ?? NO_WORKSPACE_ID,
     channelId,
     userId: user.id,
     userName: user.global_name ?? user.username,

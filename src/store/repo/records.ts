@@ -17,6 +17,43 @@ function withId<T extends { _id: Types.ObjectId }>(doc: T): WithId<Omit<T, '_id'
   return { ...rest, id: String(_id) };
 }
 
+/** What `listAudit` narrows by; every field is optional and they combine with AND. */
+export interface AuditFilter {
+  /** Only entries at or after this instant. */
+  since?: Date | undefined;
+  actor?: string | undefined;
+  /** Exact action, or a prefix when it ends with `.` or `*` (`code.` / `code.*`). */
+  action?: string | undefined;
+  /** `<platform>:<workspaceId>`; entries of other workspaces (or of none) are never returned. */
+  workspace?: string | undefined;
+  /** Default 100, at most 1000. */
+  limit?: number | undefined;
+}
+
+export const AUDIT_DEFAULT_LIMIT = 100;
+export const AUDIT_MAX_LIMIT = 1000;
+
+function auditLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return AUDIT_DEFAULT_LIMIT;
+  return Math.min(AUDIT_MAX_LIMIT, Math.max(1, Math.floor(limit)));
+}
+
+/** Plain equality, $gte and an anchored $regex only: the subset FerretDB runs. */
+function auditQuery(filter: AuditFilter): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  if (filter.since) query.at = { $gte: filter.since };
+  if (filter.actor !== undefined) query.actor = filter.actor;
+  if (filter.workspace !== undefined) query.workspace = filter.workspace;
+  if (filter.action !== undefined) {
+    const prefix = filter.action.endsWith('*') ? filter.action.slice(0, -1) : filter.action;
+    query.action =
+      filter.action.endsWith('*') || filter.action.endsWith('.')
+        ? { $regex: `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` }
+        : filter.action;
+  }
+  return query;
+}
+
 export function recordRepo(models: Models) {
   return {
     async recordAudit(entry: {
@@ -25,17 +62,17 @@ export function recordRepo(models: Models) {
       target?: string;
       outcome: AuditOutcome;
       detail?: unknown;
+      /** `<platform>:<workspaceId>`, e.g. `slack:T1`, `github:12345`. */
+      workspace?: string | undefined;
     }) {
       const doc = await guard('AuditEntry', () => models.AuditEntry.create(entry));
       return String(doc._id);
     },
-    async listAudit(
-      filter: { actor?: string; action?: string } = {},
-      limit = 100,
-    ): Promise<WithId<AuditEntryDoc>[]> {
-      const docs = await models.AuditEntry.find(filter)
-        .sort({ at: -1 })
-        .limit(limit)
+    /** Newest first. `action` ending in `.` or `*` is a prefix (`code.` matches `code.push`). */
+    async listAudit(filter: AuditFilter = {}): Promise<WithId<AuditEntryDoc>[]> {
+      const docs = await models.AuditEntry.find(auditQuery(filter))
+        .sort({ at: -1, _id: -1 })
+        .limit(auditLimit(filter.limit))
         .lean<(AuditEntryDoc & { _id: Types.ObjectId })[]>();
       return docs.map(withId);
     },

@@ -134,6 +134,30 @@ describe('admin sign-in', () => {
     expect((await page(base, cookie)).status).toBe(401);
   });
 
+  it('writes every sign-in to the audit trail, right or wrong, without the token or the session id', async () => {
+    const before = new Set((await store.listAudit({ action: 'admin.sign_in' })).map((e) => e.id));
+    const base = await serve();
+    const wrong = 'wrong-token-that-must-not-be-kept-0123456789';
+    expect((await signIn(base, wrong)).status).toBe(401);
+    const cookie = await sessionCookie(base);
+    const bearer = await fetch(`${base}/admin/api/summary`, {
+      headers: { authorization: `Bearer ${wrong}` },
+    });
+    expect(bearer.status).toBe(401);
+    const entries = (await store.listAudit({ action: 'admin.sign_in' })).filter((e) => !before.has(e.id));
+    expect(entries.map((e) => e.outcome)).toEqual(['failed', 'succeeded', 'failed']);
+    expect(entries[0]).toMatchObject({ actor: 'admin', detail: { via: 'bearer' } });
+    expect(entries[2]).toMatchObject({ actor: 'admin', detail: { via: 'form' } });
+    expect(entries[1]).toMatchObject({
+      actor: 'admin',
+      target: expect.stringMatching(/^session:[0-9a-f]{12}$/),
+    });
+    const written = JSON.stringify(await store.models.AuditEntry.find({}).lean());
+    expect(written).not.toContain(wrong);
+    expect(written).not.toContain(TOKEN);
+    expect(written).not.toContain(cookie.split('=')[1]);
+  });
+
   it('ends every session when DECKHAND_ADMIN_TOKEN rotates', async () => {
     const cookie = await sessionCookie(await serve());
     const rotated = await serve('a-new-admin-token-fedcba9876543210');
