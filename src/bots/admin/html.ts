@@ -23,6 +23,11 @@ const STYLE = `
 body{font-family:system-ui,-apple-system,sans-serif;margin:0;background:#f5f6fa;color:#223}
 header{background:#1f2a44;color:#fff;padding:12px 24px;display:flex;align-items:center;justify-content:space-between}
 header h1{font-size:18px;margin:0}header form{margin:0}
+header a{color:#fff;margin:0 8px}
+form.filters{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin:0 0 12px;font-size:13px}
+form.filters input,form.filters select{padding:4px 6px}
+td.target{word-break:break-word;max-width:420px}
+.s-allowed{background:#2e9d5b}.s-denied{background:#d24b4b}
 main{padding:16px 24px;max-width:1200px;margin:0 auto}
 section{background:#fff;border-radius:8px;box-shadow:0 1px 2px #0002;padding:12px 16px;margin:0 0 16px}
 h2{font-size:15px;margin:0 0 8px}

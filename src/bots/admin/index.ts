@@ -3,12 +3,14 @@
  * Unset token: 503 naming the variable (the page is off, not open). Wrong token: 401; five wrong
  * tokens a minute from one address: 429 with Retry-After (throttle.ts). Browser sign-ins are
  * server-side sessions with an expiry (auth.ts, stored by the store's admin-sessions repo).
- * GET /admin is the page; GET /admin/api/summary the same data as JSON; /admin/jobs/ is agendash
- * (Agenda's own dashboard) when the process was given one, behind the same token.
+ * GET /admin is the page; GET /admin/api/summary the same data as JSON; GET /admin/audit the audit
+ * trail with filters (audit.ts); /admin/jobs/ is agendash (Agenda's own dashboard) when the process
+ * was given one, behind the same token.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../../core/index.js';
+import { type AuditStore, auditHandler } from './audit.js';
 import { DEFAULT_SESSION_MS, type SessionStore } from './auth.js';
 import { type AdminStore, loadAdminView } from './data.js';
 import { mountAdminGate } from './gate.js';
@@ -19,7 +21,7 @@ export type { AdminView } from './data.js';
 export { loadAdminView } from './data.js';
 
 export interface AdminOptions {
-  store: AdminStore & SessionStore;
+  store: AdminStore & SessionStore & AuditStore;
   /** DECKHAND_ADMIN_TOKEN; undefined turns the page off (503). */
   token: string | undefined;
   logger: Logger;
@@ -43,6 +45,7 @@ const SECURITY_HEADERS = {
 
 export function createAdminRouter(options: AdminOptions): Router {
   const { store, token, logger: log } = options;
+  const now = options.now ?? (() => new Date());
   const router = express.Router();
   router.use((_req: Request, res: Response, next: NextFunction) => {
     res.set(SECURITY_HEADERS);
@@ -62,7 +65,7 @@ export function createAdminRouter(options: AdminOptions): Router {
     logger: log,
     sessionMs: options.sessionMs ?? DEFAULT_SESSION_MS,
     throttle: options.throttle,
-    now: options.now ?? (() => new Date()),
+    now,
   });
 
   async function view(
@@ -95,6 +98,7 @@ export function createAdminRouter(options: AdminOptions): Router {
       res.type('html').send(renderDashboard(v, { jobs: Boolean(options.jobsDashboard) })),
     ),
   );
+  router.get('/audit', auditHandler(store, log, now));
   router.get('/api/summary', (req, res) => view(req, res, (v) => res.json(v)));
   return router;
 }

@@ -117,7 +117,7 @@ export function renderDashboard(view: AdminView, links: { jobs?: boolean } = {})
 
   const body = `
 <header><h1>Deckhand admin</h1>
-<form method="post" action="/admin/logout"><span class="muted">generated ${when(view.generatedAt)} UTC</span>${links.jobs ? ' <a href="/admin/jobs/">Scheduled jobs (agendash)</a>' : ''} <button type="submit">Sign out</button></form></header>
+<form method="post" action="/admin/logout"><span class="muted">generated ${when(view.generatedAt)} UTC</span> <a href="/admin/audit">Audit trail</a>${links.jobs ? ' <a href="/admin/jobs/">Scheduled jobs (agendash)</a>' : ''} <button type="submit">Sign out</button></form></header>
 <main>
 <div class="cards" id="status-counts">${cards}</div>
 <section id="activity"><h2>Tasks per day</h2>${activity}</section>
