@@ -107,6 +107,7 @@ export async function orchestratorFromConfig(config: Config, deps: AgentDeps): P
     store: deps.store,
     prices: m.prices,
     monthlyBudgetUsd: m.monthlyBudgetUsd,
+    budgets: m.budgets,
     ...(log ? { logger: log } : {}),
     ...(deps.onModelCall ? { onCall: deps.onModelCall } : {}),
   });
@@ -157,7 +158,7 @@ export async function orchestratorFromConfig(config: Config, deps: AgentDeps): P
     mcp: mcp.status,
     tools: tools.map((t) => t.name),
     async usage(workspaceKey) {
-      return formatUsage(await usageSummary(deps.store, workspaceKey, m.monthlyBudgetUsd));
+      return formatUsage(await usageSummary(deps.store, workspaceKey, cost.budgetFor(workspaceKey)));
     },
     close: () => mcp.close(),
   };

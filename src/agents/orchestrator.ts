@@ -163,6 +163,7 @@ class TurnRunner {
       await sink.status('failed');
       return over;
     }
+    const spentBefore = await cost.spent(workspaceKey);
     const input = event.command ? event.command.args : event.text;
     const { profile } = this.deps.profiles.pick(event, input);
     const conversationId = await this.conversationIdFor(event);
@@ -189,8 +190,11 @@ class TurnRunner {
       out.paragraph(this.failureText(guard, error, ctx.taskId));
     } finally {
       guard.release();
-      out.close();
     }
+    // The reply that takes the workspace past 80% of its monthly budget says so, once a month.
+    const headsUp = await cost.budgetWarning(workspaceKey, spentBefore).catch(() => undefined);
+    if (headsUp) out.paragraph(headsUp);
+    out.close();
     const text = await shown;
     // The reply is out; the record of how it came about must be stored before the task ends.
     await turn.writes.catch((error: unknown) => {

@@ -186,6 +186,13 @@ const settingsSchema = z
       .object({
         default: z.string().min(1).default('anthropic:claude-sonnet-4-5'),
         monthlyBudgetUsd: z.coerce.number().min(0).default(50),
+        /** Per-workspace monthly budgets in USD, keyed `<platform>:<workspaceId>` (`slack:T1`); each wins over the default. */
+        budgets: z
+          .record(
+            z.string().regex(/^[a-z]+:\S+$/, 'expected a `<platform>:<workspaceId>` key such as slack:T1'),
+            z.coerce.number().min(0),
+          )
+          .default({}),
         /** The agent orchestrator's settings: chain, limits, prices, profiles, MCP (see model-settings.ts). */
         ...modelSettingsShape,
       })

@@ -238,6 +238,12 @@ describe('tool arguments are validated before anything runs', () => {
   });
 });
 
+/** The first of next month, UTC: when a monthly budget resets. */
+function nextMonthUtc(): string {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+}
+
 describe('monthly budget', () => {
   it('over budget, says so and calls no model', async () => {
     const agent = await makeAgent(
@@ -268,7 +274,7 @@ describe('monthly budget', () => {
     const outcome = await chat(store, agent, event);
     expect(claude.isDone()).toBe(false);
     expect(outcome.messages).toEqual([
-      'This workspace has used $1.20 of its $1.00 monthly model budget, so I am not calling a model until next month. Commands still work; an admin can raise models.monthlyBudgetUsd.',
+      `This workspace has used $1.20 of its $1.00 monthly model budget, so I am not calling a model until the budget resets on ${nextMonthUtc()} (UTC). Commands still work; an admin can raise models.monthlyBudgetUsd.`,
     ]);
     expect(await agent.usage('slack:T-spent')).toMatch(
       /1 call\(s\), 200000 tokens in, 40000 out, \$1\.20 of the \$1\.00 monthly budget/,
