@@ -7,8 +7,6 @@
  * names the method, never the token (the token only ever travels in the Authorization header).
  */
 import {
-  LogLevel,
-  type Logger as SdkLogger,
   type WebAPICallResult,
   WebAPIHTTPError,
   WebAPIPlatformError,
@@ -29,6 +27,7 @@ import {
   SLACK_API_URL,
   withRetries,
 } from '../../core/index.js';
+import { slackSdkLogger } from './sdk-logger.js';
 
 export { SLACK_API_URL };
 
@@ -61,26 +60,6 @@ export function slackApiBase(apiUrl?: string): string {
   return `${(apiUrl || SLACK_API_URL).replace(/\/+$/, '')}/`;
 }
 
-/**
- * WebClient's SDK log lines -> ours: its debug lines (whole request bodies) are dropped, the rate
- * limit notice is debug, warnings and errors are warnings. Known secrets are scrubbed.
- */
-export function slackWebApiLogger(log: SinkLogger | undefined): SdkLogger {
-  let level = LogLevel.WARN;
-  const text = (parts: unknown[]) => redactText(`Slack Web API: ${parts.map(String).join(' ')}`);
-  return {
-    debug: () => undefined,
-    info: (...parts: unknown[]) => log?.debug({}, text(parts)),
-    warn: (...parts: unknown[]) => log?.warn({}, text(parts)),
-    error: (...parts: unknown[]) => log?.warn({}, text(parts)),
-    setLevel: (next: LogLevel) => {
-      level = next;
-    },
-    getLevel: () => level,
-    setName: () => undefined,
-  };
-}
-
 type RetryConfig = NonNullable<WebClientOptions['retryConfig']>;
 
 /** RetryOptions as WebClient's retry policy (node-retry options plus p-retry's onFailedAttempt). */
@@ -102,7 +81,13 @@ export function slackRetryConfig(retry: RetryOptions = {}): RetryConfig {
 export function createSlackClients(options: SlackClientOptions = {}): SlackClients {
   const retry = options.retry ?? {};
   const slackApiUrl = slackApiBase(options.apiUrl);
-  const logger = slackWebApiLogger(options.logger);
+  // Its debug lines (whole request bodies) are dropped; the rate-limit notice (info) is debug.
+  const logger = slackSdkLogger(options.logger ?? {}, 'Slack Web API', {
+    debug: undefined,
+    info: 'debug',
+    warn: 'warn',
+    error: 'warn',
+  });
   const retryConfig = slackRetryConfig(retry);
   const clients = new LRUCache<string, WebClient>({ max: 500 });
   return {

@@ -12,7 +12,7 @@ import { type WebAPIPlatformError, WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import { type Config, DeckhandError, type Logger } from '../../core/index.js';
 import type { InstallationRecord, Store } from '../../store/index.js';
-import { SLACK_API_URL } from './api.js';
+import { slackApiBase } from './api.js';
 import { slackSdkLogger } from './sdk-logger.js';
 
 /** Renew a rotating token this long before it expires. */
@@ -80,9 +80,9 @@ async function askSlackToRenew(
   refreshToken: string,
 ): Promise<z.infer<typeof renewalSchema>> {
   const client = new WebClient(undefined, {
-    slackApiUrl: `${(deps.apiUrl ?? SLACK_API_URL).replace(/\/+$/, '')}/`,
+    slackApiUrl: slackApiBase(deps.apiUrl),
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
-    ...(deps.logger ? { logger: slackSdkLogger(deps.logger) } : {}),
+    ...(deps.logger ? { logger: slackSdkLogger(deps.logger, 'Slack token renewal') } : {}),
   });
   const answer = await client.oauth.v2.access({
     client_id: deps.clientId,

@@ -22,7 +22,7 @@ import {
 import express, { type Router } from 'express';
 import type { Logger } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
-import { SLACK_API_URL } from './api.js';
+import { slackApiBase } from './api.js';
 import { createSlackInstallationStore } from './oauth-store.js';
 import { slackSdkLogger } from './sdk-logger.js';
 
@@ -149,9 +149,9 @@ function createProvider(options: SlackOAuthOptions, installOptions: InstallURLOp
     directInstall: true,
     installationStore: createSlackInstallationStore(options.store),
     installUrlOptions: installOptions,
-    logger: slackSdkLogger(options.logger, 'slack-oauth'),
+    logger: slackSdkLogger(options.logger, 'Slack OAuth'),
     clientOptions: {
-      slackApiUrl: `${(options.apiUrl ?? SLACK_API_URL).replace(/\/+$/, '')}/`,
+      slackApiUrl: slackApiBase(options.apiUrl),
       retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
     },
     ...(options.authorizeUrl ? { authorizationUrl: options.authorizeUrl } : {}),

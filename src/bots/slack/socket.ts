@@ -6,11 +6,11 @@
  * deliver it again, and the pipeline's dedupe turns the redelivery into nothing.
  */
 import { SocketModeClient } from '@slack/socket-mode';
-import { LogLevel, type Logger as SlackSdkLogger } from '@slack/web-api';
 import type { Logger, NormalizedEvent, ParseOutcome } from '../../core/index.js';
 import { isIngressError } from '../../core/index.js';
 import type { IngestResult } from '../pipeline.js';
 import { slackApiBase } from './api.js';
+import { slackSdkLogger } from './sdk-logger.js';
 
 /** What the Socket Mode client hands each listener of `slack_event`. */
 export interface SocketEnvelope {
@@ -66,23 +66,6 @@ export async function handleSocketEnvelope(envelope: SocketEnvelope, deps: Socke
   }
 }
 
-/** Slack SDK logger -> ours, at warn and above (its debug lines carry whole payloads). */
-export function slackLogger(log: Pick<Logger, 'warn' | 'error' | 'info'>): SlackSdkLogger {
-  let level = LogLevel.WARN;
-  const text = (parts: unknown[]) => parts.map(String).join(' ');
-  return {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: (...parts: unknown[]) => log.warn(`Slack Socket Mode: ${text(parts)}`),
-    error: (...parts: unknown[]) => log.error(`Slack Socket Mode: ${text(parts)}`),
-    setLevel: (next: LogLevel) => {
-      level = next;
-    },
-    getLevel: () => level,
-    setName: () => undefined,
-  };
-}
-
 export interface SlackSocketOptions extends SocketIngressDeps {
   /** SLACK_APP_TOKEN (xapp-…, scope connections:write). */
   appToken: string;
@@ -95,7 +78,13 @@ export interface SlackSocketOptions extends SocketIngressDeps {
 export async function startSlackSocketMode(options: SlackSocketOptions) {
   const client = new SocketModeClient({
     appToken: options.appToken,
-    logger: slackLogger(options.logger),
+    // At warn and above: its debug lines carry whole payloads.
+    logger: slackSdkLogger(options.logger, 'Slack Socket Mode', {
+      debug: undefined,
+      info: undefined,
+      warn: 'warn',
+      error: 'error',
+    }),
     clientOptions: options.apiUrl ? { slackApiUrl: slackApiBase(options.apiUrl) } : {},
   });
   client.on('slack_event', (envelope: SocketEnvelope) => {
