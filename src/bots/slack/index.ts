@@ -30,7 +30,7 @@ export {
   type SlackIngressDeps,
   slackPolicy,
 } from './ingress.js';
-export { createSlackPages, mountSlack, type SlackMountDeps, type SlackPagesDeps } from './mount.js';
+export { createSlackPages, type SlackPagesDeps } from './mount.js';
 export { SLACK_BOT_SCOPES } from './oauth.js';
 export { forgetSlackInstallation, forgetUninstalledSlackWorkspace } from './oauth-store.js';
 export * from './parse.js';

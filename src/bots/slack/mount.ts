@@ -3,9 +3,9 @@
  * /slack/oauth_redirect) when the OAuth secrets are set. There is no second Slack endpoint: a Bolt
  * receiver used to listen on /slack/bolt and, with no signing secret configured, checked signatures
  * against a placeholder anyone could sign with. Every signed Slack body now arrives on /slack/events
- * (HTTP) or over Socket Mode (src/bots/connections.ts), never both.
+ * (HTTP) or over Socket Mode (the Slack adapter's connection), never both.
  */
-import type { Express, Router } from 'express';
+import type { Router } from 'express';
 import type { Config, Logger } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import { createSlackOAuthRouter } from './oauth.js';
@@ -33,14 +33,4 @@ export function createSlackPages(deps: SlackPagesDeps): Router | undefined {
     redirectUri: env.SLACK_REDIRECT_URI || undefined,
     apiUrl: env.SLACK_API_URL || undefined,
   });
-}
-
-export interface SlackMountDeps extends SlackPagesDeps {
-  app: Express;
-}
-
-/** Kept until the lead moves the server to createSlackPages. */
-export function mountSlack(deps: SlackMountDeps): void {
-  const pages = createSlackPages(deps);
-  if (pages) deps.app.use(pages);
 }

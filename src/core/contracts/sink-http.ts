@@ -1,6 +1,7 @@
 /**
  * What the reply sinks share: a retry loop (exponential backoff, Retry-After honoured, at most three
- * tries) that ends in a DeckhandError safe to show, and a small JSON-over-fetch helper.
+ * tries) that ends in a DeckhandError safe to show, the edit throttle, and the fetch transports handed
+ * to the platforms' libraries.
  * Error messages name the operation, never the URL: Discord and Slack put tokens in URLs.
  */
 import pLimit from 'p-limit';
@@ -110,38 +111,6 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
 /** 429 and 5xx are worth another try; other failures are not. */
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
-}
-
-export interface JsonResponse {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON, or the raw text when the body is not JSON (undefined when empty). */
-  body: unknown;
-}
-
-/** One HTTP request with a JSON body through the global fetch (so nock can stand in for the platform). */
-export async function sendJson(
-  url: string,
-  init: { method: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number },
-): Promise<JsonResponse> {
-  const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
-  if (init.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
-  const response = await fetch(url, {
-    method: init.method,
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    signal: AbortSignal.timeout(init.timeoutMs ?? 15_000),
-  });
-  const text = await response.text();
-  let body: unknown = text || undefined;
-  if (text) {
-    try {
-      body = JSON.parse(text) as unknown;
-    } catch {
-      // Not JSON (Slack's response_url answers a bare "ok"): keep the text.
-    }
-  }
-  return { status: response.status, headers: response.headers, body };
 }
 
 /** Cuts `text` to at most `max` characters, ending with `marker`, without splitting a surrogate pair. */
