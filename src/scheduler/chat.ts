@@ -159,6 +159,24 @@ export async function queueDigestNow(
     );
 }
 
+/** The audit entry for a digest change made from chat: who, in which workspace, to which schedule. */
+function auditDigest(
+  ctx: DigestCommandContext,
+  action: string,
+  scheduleId: string,
+  detail?: Record<string, unknown>,
+): Promise<unknown> {
+  const { event } = ctx;
+  return ctx.store.recordAudit({
+    actor: `${event.platform}:${event.userId}`,
+    action,
+    target: `schedule:${scheduleId}`,
+    outcome: 'succeeded',
+    ...(detail ? { detail } : {}),
+    workspace: `${event.platform}:${event.workspaceId}`,
+  });
+}
+
 async function add(ctx: DigestCommandContext, words: string[], now: Date): Promise<string> {
   const { store, event } = ctx;
   if (!POSTABLE.includes(event.platform)) {
@@ -190,13 +208,11 @@ async function add(ctx: DigestCommandContext, words: string[], now: Date): Promi
   // Nothing already past is owed: the first digest is the next due time.
   const latest = latestDue(cadence, now);
   if (latest) await store.noteScheduleDue(schedule.id, latest);
-  await store.recordAudit({
-    actor: `${event.platform}:${event.userId}`,
-    action: 'digest.add',
-    target: `schedule:${schedule.id}`,
-    outcome: 'succeeded',
-    detail: { name, cron: parsed.cron, timezone: parsed.timezone, repos: parsed.repos },
-    workspace: `${event.platform}:${event.workspaceId}`,
+  await auditDigest(ctx, 'digest.add', schedule.id, {
+    name,
+    cron: parsed.cron,
+    timezone: parsed.timezone,
+    repos: parsed.repos,
   });
   const repos = parsed.repos.length ? parsed.repos.join(', ') : 'no repositories yet (add repos=owner/name)';
   return `Digest "${name}" added: \`${parsed.cron}\` ${parsed.timezone}${parsed.skipWeekends ? ', skipping weekends' : ''}, for ${repos}, posted in this channel. First one: ${formatLocal(first, parsed.timezone)}.`;
@@ -208,7 +224,6 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
   const [sub = '', ...words] = args.trim().split(/\s+/).filter(Boolean);
   const { store, event } = ctx;
   const actor = `${event.platform}:${event.userId}`;
-  const workspace = `${event.platform}:${event.workspaceId}`;
   try {
     switch (sub.toLowerCase()) {
       case '':
@@ -229,13 +244,7 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
         // Resuming does not post what came due while paused: the next due time is the first.
         const latest = enable ? latestDue(cadenceOf(schedule), now) : null;
         if (latest) await store.noteScheduleDue(schedule.id, latest);
-        await store.recordAudit({
-          actor,
-          action: `digest.${sub.toLowerCase()}`,
-          target: `schedule:${schedule.id}`,
-          outcome: 'succeeded',
-          workspace,
-        });
+        await auditDigest(ctx, `digest.${sub.toLowerCase()}`, schedule.id);
         if (!enable)
           return `Digest "${schedule.name}" paused. \`digest resume ${schedule.name}\` turns it back on.`;
         const next = nextDue(cadenceOf(schedule), now);
@@ -245,13 +254,7 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
       case 'delete': {
         const schedule = await findTarget(ctx, words[0]);
         await store.removeSchedule(schedule.id);
-        await store.recordAudit({
-          actor,
-          action: 'digest.remove',
-          target: `schedule:${schedule.id}`,
-          outcome: 'succeeded',
-          workspace,
-        });
+        await auditDigest(ctx, 'digest.remove', schedule.id);
         return `Digest "${schedule.name}" removed.`;
       }
       case 'run-now':
@@ -259,13 +262,7 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
       case 'now': {
         const schedule = await findTarget(ctx, words[0]);
         await queueDigestNow(store, schedule, actor, now);
-        await store.recordAudit({
-          actor,
-          action: 'digest.run-now',
-          target: `schedule:${schedule.id}`,
-          outcome: 'succeeded',
-          workspace,
-        });
+        await auditDigest(ctx, 'digest.run-now', schedule.id);
         const where = schedule.channelId === event.channelId ? 'here' : `in channel ${schedule.channelId}`;
         return `Digest "${schedule.name}" is on its way: it will be posted ${where} within a few seconds.`;
       }
