@@ -115,15 +115,19 @@ async function runCode(
   command: { lang: string; code: string },
 ): Promise<{ text: string; exitCode: number | null }> {
   const { event, sink, taskId } = run;
+  // The run has happened by now: a failed audit write is logged, never a reason to fail the task
+  // (its retry would run the code, and post, a second time). As the GitHub gate's entries are.
   const audit = (outcome: 'succeeded' | 'failed', detail: Record<string, unknown>) =>
-    deps.store.recordAudit({
-      actor: `${event.platform}:${event.userId}`,
-      action: 'code.run',
-      target: command.lang,
-      outcome,
-      detail: { taskId, ...detail },
-      workspace: `${event.platform}:${event.workspaceId}`,
-    });
+    deps.store
+      .recordAudit({
+        actor: `${event.platform}:${event.userId}`,
+        action: 'code.run',
+        target: command.lang,
+        outcome,
+        detail: { taskId, ...detail },
+        workspace: `${event.platform}:${event.workspaceId}`,
+      })
+      .catch((error: unknown) => deps.logger?.warn({ err: error }, 'could not record the audit entry'));
   await sink.status('working');
   // A Cancel button where the platform has buttons; `cancel` (typed or pressed) stops the run.
   const posted = await sink.post(`Running \`${command.lang}\`…`, {
