@@ -1,11 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { Writable } from 'node:stream';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { createSinkFactory } from '../../src/bots/index.js';
 import type { NormalizedEvent } from '../../src/core/index.js';
-import { type Config, createLogger, loadConfig, type Secrets } from '../../src/core/index.js';
+import { type Config, loadConfig, type Secrets } from '../../src/core/index.js';
 import type { GitHubClient } from '../../src/github/index.js';
+import { captureLogs } from '../support/logs.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 
 const SLACK_TOKEN = 'xoxb-9999-8888-factory-test-token';
@@ -26,17 +26,6 @@ function event(platform: NormalizedEvent['platform'], replyTo: Record<string, st
   };
 }
 
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'debug', pretty: false, destination }) };
-}
-
 function configWith(secrets: Secrets): Config {
   return { ...loadConfig({}), secrets };
 }
@@ -53,7 +42,7 @@ useNockForThirdPartyApis();
 
 describe('reply sink factory', () => {
   it('logs replies naming SLACK_BOT_TOKEN when Slack is not configured', async () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs();
     const sink = createSinkFactory({ config: configWith({}), logger, env })(slackEvent);
     const reply = await sink.post('the answer');
     await sink.update(reply, 'the better answer');
@@ -67,14 +56,14 @@ describe('reply sink factory', () => {
     const scope = nock('http://slack.test', { reqheaders: { authorization: `Bearer ${SLACK_TOKEN}` } })
       .post('/api/chat.postMessage')
       .reply(200, { ok: true, ts: '1.1' });
-    const { logger } = capture();
+    const { logger } = captureLogs();
     const sinkFor = createSinkFactory({ config: configWith({ SLACK_BOT_TOKEN: SLACK_TOKEN }), logger, env });
     expect(await sinkFor(slackEvent).post('hello')).toEqual({ id: '1.1' });
     expect(scope.isDone()).toBe(true);
   });
 
   it('names DISCORD_BOT_TOKEN for a gateway message and uses the interaction without it', async () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs();
     const sinkFor = createSinkFactory({ config: configWith({}), logger, env });
     await sinkFor(event('discord', { channel: 'C1', messageId: 'M1' })).post('logged');
     expect(String(lines.find((line) => line.level === 40)?.msg)).toContain('DISCORD_BOT_TOKEN');
@@ -88,7 +77,7 @@ describe('reply sink factory', () => {
   });
 
   it('names GITHUB_APP_ID and GITHUB_PRIVATE_KEY when GitHub is not configured', async () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs();
     await createSinkFactory({ config: configWith({}), logger, env })(githubEvent).post('logged');
     const message = String(lines.find((line) => line.level === 40)?.msg);
     expect(message).toContain('GITHUB_APP_ID');
@@ -107,7 +96,7 @@ describe('reply sink factory', () => {
       .post('/repos/acme/widgets/issues/7/comments')
       .matchHeader('authorization', 'token ghs_factoryTokenForTests000000000')
       .reply(201, { id: 31 });
-    const { logger } = capture();
+    const { logger } = captureLogs();
     const config = configWith({ GITHUB_APP_ID: '123', GITHUB_PRIVATE_KEY: privateKey });
     expect(await createSinkFactory({ config, logger, env })(githubEvent).post('hello')).toEqual({
       id: '31#0',
@@ -123,7 +112,7 @@ describe('reply sink factory', () => {
         return { data: { id: 12 } };
       },
     };
-    const { logger } = capture();
+    const { logger } = captureLogs();
     const sinkFor = createSinkFactory({ config: configWith({}), logger, githubClientFor: () => client });
     const sink = sinkFor(githubEvent);
     await sink.post('one');
@@ -135,7 +124,7 @@ describe('reply sink factory', () => {
   });
 
   it('falls back to logging when the event cannot be addressed', async () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs();
     const client: GitHubClient = { request: async () => ({ data: {} }) };
     const broken = { ...githubEvent, channelId: 'not-a-repo', replyTo: {} };
     await createSinkFactory({ config: configWith({}), logger, githubClientFor: () => client })(broken).post(

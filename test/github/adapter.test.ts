@@ -8,13 +8,11 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Writable } from 'node:stream';
 import { Webhooks } from '@octokit/webhooks';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import {
   type Config,
-  createLogger,
   IngressError,
   type IngressRoute,
   loadConfig,
@@ -23,6 +21,7 @@ import {
 } from '../../src/core/index.js';
 import { createGitHubAdapter, type GitHubClient } from '../../src/github/index.js';
 import { eventOf } from '../support/ingress.js';
+import { captureLogs } from '../support/logs.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 import { errorOf, refusalOf } from './refusal.js';
 
@@ -61,17 +60,6 @@ function configWith(secrets: Secrets): Config {
   return { ...loadConfig({}), secrets };
 }
 
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'debug', pretty: false, destination }) };
-}
-
 /** A delivery as GitHub sends it: the body, and headers signed by @octokit/webhooks with `secret`. */
 async function delivery(name: string, payload: unknown, secret = SECRET) {
   const text = JSON.stringify(payload);
@@ -87,7 +75,7 @@ async function delivery(name: string, payload: unknown, secret = SECRET) {
 }
 
 function webhookRoute(secrets: Secrets = { GITHUB_WEBHOOK_SECRET: SECRET }): IngressRoute {
-  const { logger } = capture();
+  const { logger } = captureLogs();
   const adapter = createGitHubAdapter({ config: configWith(secrets), logger });
   const route = adapter.routes.find((r) => r.path === '/github/webhooks');
   if (!route) throw new Error('the GitHub adapter has no /github/webhooks route');
@@ -201,7 +189,7 @@ describe('GitHub adapter: the /github/webhooks route', () => {
 
 describe('GitHub adapter: its shape', () => {
   it('is GitHub, shows no receipt, joins no threads and posts no digests', () => {
-    const { logger } = capture();
+    const { logger } = captureLogs();
     const adapter = createGitHubAdapter({ config: configWith({}), logger });
     expect(adapter.platform).toBe('github');
     expect(adapter.routes.map((route) => route.path)).toEqual(['/github/webhooks']);
@@ -217,7 +205,7 @@ describe('GitHub adapter: reply sinks', () => {
   const env = { GITHUB_API_URL: 'http://github.test' };
 
   it('logs replies naming GITHUB_APP_ID and GITHUB_PRIVATE_KEY when the App is not configured', async () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs();
     const sink = createGitHubAdapter({ config: configWith({}), logger, env }).sinkFor(githubEvent());
     await sink.post('the answer');
     const warning = lines.find((line) => line.level === 40);
@@ -227,7 +215,7 @@ describe('GitHub adapter: reply sinks', () => {
   });
 
   it('logs replies to a delivery that names no App installation', async () => {
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs();
     const config = configWith({ GITHUB_APP_ID: '123', GITHUB_PRIVATE_KEY: 'unused' });
     await createGitHubAdapter({ config, logger, env }).sinkFor(githubEvent('none')).post('logged');
     expect(String(lines.find((line) => line.level === 40)?.msg)).toContain(
@@ -243,7 +231,7 @@ describe('GitHub adapter: reply sinks', () => {
         return { data: { id: 12 } };
       },
     };
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs();
     const adapter = createGitHubAdapter({ config: configWith({}), logger, clientFor: () => client });
     const sink = adapter.sinkFor(githubEvent());
     await sink.post('one');
@@ -272,7 +260,7 @@ describe('GitHub adapter: reply sinks', () => {
       .times(2)
       .matchHeader('authorization', `token ${token}`)
       .reply(201, { id: 31 });
-    const { logger } = capture();
+    const { logger } = captureLogs();
     const config = configWith({ GITHUB_APP_ID: '123', GITHUB_PRIVATE_KEY: privateKey });
     const adapter = createGitHubAdapter({ config, logger, env });
     expect(await adapter.sinkFor(githubEvent()).post('first task')).toEqual({ id: '31#0' });

@@ -1,17 +1,15 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp, createPipeline, listen } from '../../../src/bots/index.js';
 import { createLogger, loadConfig } from '../../../src/core/index.js';
 import { jobsDashboardRouter } from '../../../src/scheduler/index.js';
 import type { Store } from '../../../src/store/index.js';
+import { chromiumSkipReason, hasChromium, launchChromium } from '../../support/chromium.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
 
 const TOKEN = 'admin-test-token-0123456789';
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = resolve(import.meta.dirname, '../../../test-results/admin.png');
 const source = (workspaceId: string) => ({ platform: 'slack' as const, workspaceId, channelId: 'C1' });
 
@@ -177,26 +175,12 @@ describe('the admin page', () => {
     expect(await dashboard.text()).toContain('href="/admin/jobs/"');
   });
 
-  const hasChromium = existsSync(CHROMIUM);
   it.skipIf(!hasChromium)(
-    `shows an operator the dashboard with charts after signing in, in headless Chromium${hasChromium ? '' : ` (skipped: ${CHROMIUM} is missing and scripts/test.sh could not install Debian's chromium)`}`,
+    `shows an operator the dashboard with charts after signing in, in headless Chromium${chromiumSkipReason}`,
     async () => {
       const base = await serve({ DECKHAND_ADMIN_TOKEN: TOKEN });
-      const profile = mkdtempSync(join(tmpdir(), 'deckhand-chromium-'));
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1280, height: 1400 },
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const browser = await launchChromium(1400);
+      const context = browser.context;
       try {
         const page = context.pages()[0] ?? (await context.newPage());
         const offsite: string[] = [];
@@ -240,8 +224,7 @@ describe('the admin page', () => {
         await page.click('text=Sign out');
         await page.waitForSelector('#token');
       } finally {
-        await context.close();
-        rmSync(profile, { recursive: true, force: true });
+        await browser.close();
       }
     },
     60_000,

@@ -3,19 +3,15 @@
  * first, filters narrowing them, chat text shown as text, bad filters answered readably, and
  * nothing shown without a session.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp, createPipeline, listen } from '../../../src/bots/index.js';
 import { createLogger, loadConfig } from '../../../src/core/index.js';
 import type { Store } from '../../../src/store/index.js';
+import { chromiumSkipReason, hasChromium, launchChromium } from '../../support/chromium.js';
 import { dropTestStore, openTestStore } from '../../support/store.js';
 
 const TOKEN = 'audit-page-test-token-0123456789';
-const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<script>window.__pwned = 1</script> please run it';
 
 let store: Store;
@@ -57,25 +53,6 @@ async function seed(): Promise<void> {
   });
 }
 
-async function launch(): Promise<{ context: BrowserContext; profile: string }> {
-  const profile = mkdtempSync(join(tmpdir(), 'deckhand-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 1000 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  return { context, profile };
-}
-
 beforeAll(async () => {
   store = await openTestStore();
   await seed();
@@ -115,11 +92,11 @@ describe('the audit page under /admin', () => {
     expect(await twice.text()).toContain('Actor must be given once');
   });
 
-  const hasChromium = existsSync(CHROMIUM);
   it.skipIf(!hasChromium)(
-    `lists entries newest first, filters by workspace and action, and shows chat text as text, in headless Chromium${hasChromium ? '' : ` (skipped: ${CHROMIUM} is missing and scripts/test.sh could not install Debian's chromium)`}`,
+    `lists entries newest first, filters by workspace and action, and shows chat text as text, in headless Chromium${chromiumSkipReason}`,
     async () => {
-      const { context, profile } = await launch();
+      const browser = await launchChromium(1000);
+      const context = browser.context;
       try {
         const page = context.pages()[0] ?? (await context.newPage());
         const offsite: string[] = [];
@@ -177,8 +154,7 @@ describe('the audit page under /admin', () => {
         await page.waitForSelector('#token');
         expect(await page.locator('#audit-table').count()).toBe(0);
       } finally {
-        await context.close();
-        rmSync(profile, { recursive: true, force: true });
+        await browser.close();
       }
     },
     60_000,
