@@ -159,7 +159,7 @@ export async function benchTurn(): Promise<Record<string, unknown>> {
       maxRetryAfterMs: 0,
     }),
     tools: schedulerTools(scheduler),
-    policy: createPolicy({ codeRun: { channels: [], users: [] } }),
+    policy: createPolicy({ access: { check: async () => ({ allowed: true }) }, mcpServers: {} }),
     profiles: createProfiles({
       default: 'anthropic:bench',
       defaultProfile: 'engineer',

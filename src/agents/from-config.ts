@@ -1,11 +1,19 @@
 /**
  * Builds the agent from config: providers whose secrets are set, the fallback chain, tools for the
- * ports that are given, MCP servers, the policy, profiles and the cost meter.
+ * ports that are given, MCP servers, the policy (an adapter onto the workspace's one Access),
+ * profiles and the cost meter.
  */
-import type { Config, Logger, Orchestrator } from '../core/index.js';
+import {
+  type Access,
+  accessSettingsOf,
+  type Config,
+  createAccess,
+  type Logger,
+  type Orchestrator,
+} from '../core/index.js';
 import type { Reviewer, WorkspaceAgent } from '../github/index.js';
 import type { CodeRunner } from '../runners/index.js';
-import type { Store } from '../store/index.js';
+import { accessPortsOf, type Store } from '../store/index.js';
 import { createCostMeter, formatUsage, type ModelCallCharge, usageSummary } from './cost.js';
 import { createDigestSummariser, DIGEST_SUMMARY_TASK, type DigestSummariser } from './digest-summary.js';
 import { githubAgentPorts } from './github-ports.js';
@@ -29,6 +37,8 @@ export interface AgentDeps {
   codeRunner?: CodeRunner;
   github?: GithubToolPort;
   scheduler?: SchedulerToolPort;
+  /** Who may do what; built from the store and config when not given. */
+  access?: Access;
   /** For tests and benchmarks: the fetch the SDKs use. */
   fetch?: typeof fetch;
   /** Another address for a provider's API (a proxy, or a loopback stand-in in tests). */
@@ -82,6 +92,19 @@ export function providersFromConfig(
   return providers;
 }
 
+/** The one Access over the store's facts, for when the integrator passes none. */
+function accessFromDeps(config: Config, deps: AgentDeps): Access {
+  const { store, github } = deps;
+  return createAccess(
+    {
+      ...accessPortsOf(store),
+      permissionOf: github ? (repo, login, at) => github.permissionOf(repo, login, at) : undefined,
+    },
+    accessSettingsOf(config),
+    deps.logger?.child({ part: 'access' }),
+  );
+}
+
 /** The agent, or undefined when no model provider is configured (commands still work then). */
 export async function orchestratorFromConfig(config: Config, deps: AgentDeps): Promise<Agent | undefined> {
   const providers = providersFromConfig(config, deps.fetch, deps.baseURLs);
@@ -115,7 +138,9 @@ export async function orchestratorFromConfig(config: Config, deps: AgentDeps): P
     store: deps.store,
     chain,
     tools,
-    policy: createPolicy({ codeRun: m.codeRun, ...(deps.github ? { github: deps.github } : {}) }),
+    policy: createPolicy({ access: deps.access ?? accessFromDeps(config, deps), mcpServers: m.mcpServers }),
+    // access.approvals: a tool call waits here for Approve / Deny (the turn's time budget still runs).
+    approvals: { port: deps.store, timeoutMs: config.access.approvalTimeoutMinutes * 60_000 },
     profiles: createProfiles(m),
     cost,
     limits: {

@@ -24,7 +24,14 @@ export {
 export { type GithubAgentDeps, githubAgentPorts } from './github-ports.js';
 export { estimateTokens, memoryFromRecords, truncateOutput } from './memory.js';
 export { createOrchestrator, type OrchestratorDeps, type OrchestratorLimits } from './orchestrator.js';
-export { actorOf, createPolicy, type Policy, type PolicyDecision, type PolicyOptions } from './policy.js';
+export {
+  actorOf,
+  createPolicy,
+  type McpServerAccess,
+  type Policy,
+  type PolicyDecision,
+  type PolicyOptions,
+} from './policy.js';
 export { type AgentProfile, createProfiles, type Profiles } from './profiles.js';
 export { createAnthropicProvider } from './providers/anthropic.js';
 export {

@@ -23,6 +23,8 @@ export type { OrchestratorLimits } from './turn.js';
 
 export interface OrchestratorDeps {
   store: Store;
+  /** Where tool calls the policy wants approved wait for Approve / Deny. */
+  approvals?: TurnDeps['approvals'];
   chain: ModelChain;
   tools: Tool[];
   policy: Policy;
@@ -95,7 +97,7 @@ class TurnRunner {
   constructor(private readonly deps: OrchestratorDeps) {
     this.log = deps.logger;
     const { store, chain, tools, policy, cost, limits } = deps;
-    this.turnDeps = { store, chain, tools, policy, cost, limits, log: this.log };
+    this.turnDeps = { store, chain, tools, policy, cost, limits, log: this.log, approvals: deps.approvals };
   }
 
   private async conversationIdFor(event: NormalizedEvent): Promise<string> {
@@ -179,6 +181,7 @@ class TurnRunner {
       conversationId,
       profile,
       out,
+      sink,
       signal: guard.signal,
       writes: Promise.resolve(),
     };

@@ -1,22 +1,39 @@
 /**
- * Which tools a turn may use. The decision depends only on who is asking (the platform's ids for
- * the actor and channel), the agent profile, config and the repository's own permission records:
- * never on the text of a message or an issue, so nothing a model reads can widen it.
+ * Which tools a turn may use: the agent profile first, then the one workspace policy (src/core's
+ * Access) for the action a tool category stands for. The decision depends only on who is asking
+ * (their role, linked GitHub login and that login's permission), the repository's connection to the
+ * workspace and config: never on the text of a message or an issue, so nothing a model reads can
+ * widen it. This file only maps tools to policy actions; the rules live in src/core/policy.ts.
  */
-import type { NormalizedEvent } from '../core/index.js';
+import {
+  type Access,
+  type AccessRequest,
+  isDeckhandError,
+  type NormalizedEvent,
+  type PolicyAction,
+  type Role,
+} from '../core/index.js';
 import type { AgentProfile } from './profiles.js';
-import type { GithubToolPort, RepoPermission, ToolActor } from './tools/ports.js';
+import type { ToolActor } from './tools/ports.js';
 import type { PreparedCall, Tool } from './tools/tool.js';
 
-export type PolicyDecision = { allowed: true } | { allowed: false; reason: string };
+/**
+ * An allowed call may name `approvalBy`: the policy wants a person of that role to approve it
+ * before it runs (the caller decides how to ask).
+ */
+export type PolicyDecision = { allowed: true; approvalBy?: Role } | { allowed: false; reason: string };
 
-export interface PolicyOptions {
-  /** `platform:channelId` channels and `platform:userId` users that may run code. */
-  codeRun: { channels: string[]; users: string[] };
-  github?: Pick<GithubToolPort, 'permissionOf'>;
+/** Who may use an MCP server's tools, and where (models.mcpServers.<name>.roles / channels). */
+export interface McpServerAccess {
+  roles: Role[];
+  /** `platform:channelId`; empty: every channel. */
+  channels: string[];
 }
 
-const WRITE_PERMISSIONS: ReadonlySet<RepoPermission> = new Set(['write', 'maintain', 'admin']);
+export interface PolicyOptions {
+  access: Pick<Access, 'check'>;
+  mcpServers: Record<string, McpServerAccess>;
+}
 
 export function actorOf(event: NormalizedEvent): ToolActor {
   return {
@@ -45,19 +62,41 @@ export function profileAllows(profile: AgentProfile, tool: Tool): boolean {
   return tool.server !== undefined && (allowed.includes('mcp:*') || allowed.includes(`mcp:${tool.server}`));
 }
 
-export function createPolicy(options: PolicyOptions): Policy {
-  const channels = new Set(options.codeRun.channels);
-  const users = new Set(options.codeRun.users);
-
-  async function permission(repo: string, event: NormalizedEvent): Promise<RepoPermission | Error> {
-    if (!options.github) return new Error('no GitHub access is configured');
-    try {
-      return await options.github.permissionOf(repo, actorOf(event));
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
+/** The policy action a tool call stands for, and what it names. */
+function actionOf(
+  tool: Tool,
+  call: PreparedCall,
+  mcpServers: Record<string, McpServerAccess>,
+): { action: PolicyAction; request: AccessRequest } {
+  switch (tool.category) {
+    case 'code':
+      return { action: 'run', request: { viaTool: true } };
+    case 'repo-read':
+    case 'activity':
+      return { action: 'repo.read', request: { repo: call.repo ?? call.target } };
+    case 'repo-write':
+      return { action: 'repo.write', request: { repo: call.repo ?? call.target } };
+    case 'schedule-read':
+      return { action: 'digest.list', request: {} };
+    case 'schedule-write':
+      return { action: 'digest.add', request: call.repos ? { repos: call.repos } : {} };
+    case 'mcp': {
+      const server = tool.server ?? '';
+      const settings = mcpServers[server];
+      return {
+        action: 'mcp',
+        request: settings ? { mcp: { server, roles: settings.roles, channels: settings.channels } } : {},
+      };
     }
   }
+}
 
+/** What a failed lookup is about, for the refusal: the repository, else the call's target. */
+function subjectOf(call: PreparedCall, request: AccessRequest): string {
+  return request.repo ?? request.repos?.join(', ') ?? call.target;
+}
+
+export function createPolicy(options: PolicyOptions): Policy {
   return {
     offered(tools, profile) {
       return tools.filter((tool) => profileAllows(profile, tool));
@@ -67,46 +106,21 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (!profileAllows(profile, tool)) {
         return { allowed: false, reason: `the ${profile.name} profile does not use ${tool.name}` };
       }
-      switch (tool.category) {
-        case 'code': {
-          const ok =
-            channels.has(`${event.platform}:${event.channelId}`) ||
-            users.has(`${event.platform}:${event.userId}`);
-          return ok
-            ? { allowed: true }
-            : {
-                allowed: false,
-                reason:
-                  'running code is not enabled for you in this channel (an admin can add the channel or you to models.codeRun)',
-              };
-        }
-        case 'repo-read':
-        case 'activity':
-        case 'repo-write': {
-          const repo = call.repo ?? call.target;
-          const level = await permission(repo, event);
-          if (level instanceof Error) {
-            return {
-              allowed: false,
-              reason: `your access to ${repo} could not be checked (${level.message})`,
-            };
-          }
-          if (tool.category === 'repo-write') {
-            return WRITE_PERMISSIONS.has(level)
-              ? { allowed: true }
-              : {
-                  allowed: false,
-                  reason: `you need write access to ${repo} to change it; you have ${level === 'none' ? 'no access' : `${level} access`}`,
-                };
-          }
-          return level !== 'none'
-            ? { allowed: true }
-            : { allowed: false, reason: `you have no access to ${repo}` };
-        }
-        case 'schedule-read':
-        case 'schedule-write':
-        case 'mcp':
-          return { allowed: true };
+      const { action, request } = actionOf(tool, call, options.mcpServers);
+      try {
+        const decision = await options.access.check(event, action, request);
+        // Allowed as it is (with approvalBy when the policy wants an approval first).
+        return decision.allowed ? decision : { allowed: false, reason: decision.reason };
+      } catch (error) {
+        const message = isDeckhandError(error)
+          ? error.userMessage
+          : error instanceof Error
+            ? error.message
+            : String(error);
+        return {
+          allowed: false,
+          reason: `your access to ${subjectOf(call, request)} could not be checked (${message})`,
+        };
       }
     },
   };

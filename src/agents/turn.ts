@@ -3,8 +3,8 @@
  * loop model call -> tool calls -> results, each tool call through validation, the policy and the
  * tool, and the writes that record it all as Messages (with tokens and cost) and audit entries.
  */
-import type { NormalizedEvent } from '../core/index.js';
-import { DeckhandError, type Logger, redactText, userMessageOf } from '../core/index.js';
+import type { ApprovalPort, NormalizedEvent, ReplySink, Role } from '../core/index.js';
+import { awaitApproval, DeckhandError, type Logger, redactText, userMessageOf } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { CostMeter } from './cost.js';
 import { type Memory, truncateOutput } from './memory.js';
@@ -12,7 +12,7 @@ import type { Policy } from './policy.js';
 import type { AgentProfile } from './profiles.js';
 import type { ModelChain } from './providers/chain.js';
 import type { TextChannel } from './text-channel.js';
-import { type Tool, toolSpec } from './tools/tool.js';
+import { type PreparedCall, type Tool, toolSpec } from './tools/tool.js';
 import type { ChatMessage, ToolCall, ToolResultMessage } from './types.js';
 
 export interface OrchestratorLimits {
@@ -34,6 +34,8 @@ export interface TurnDeps {
   cost: CostMeter;
   limits: OrchestratorLimits;
   log: Logger | undefined;
+  /** Where an action the policy wants approved waits (src/core awaitApproval); absent: such actions are refused. */
+  approvals?: { port: ApprovalPort; timeoutMs: number } | undefined;
 }
 
 export interface TurnState {
@@ -43,6 +45,8 @@ export interface TurnState {
   conversationId: string;
   profile: AgentProfile;
   out: TextChannel;
+  /** The reply sink, for an approval request's own message (with its buttons). */
+  sink: ReplySink;
   signal: AbortSignal;
   /** Message writes of this turn, in order, off the model loop's critical path; awaited before the turn ends. */
   writes: Promise<void>;
@@ -103,6 +107,28 @@ async function audit(
   });
 }
 
+/** Waits for a person of `role` to approve the call (the turn's time budget still runs). */
+async function approve(
+  deps: TurnDeps,
+  turn: TurnState,
+  tool: Tool,
+  call: PreparedCall,
+  role: Role,
+): Promise<'approved' | 'denied' | 'expired' | 'cancelled' | 'unavailable'> {
+  if (!deps.approvals) return 'unavailable';
+  const outcome = await awaitApproval(deps.approvals.port, {
+    event: turn.event,
+    sink: turn.sink,
+    taskId: turn.taskId,
+    action: tool.category === 'code' ? 'run' : 'repo.write',
+    approverRole: role,
+    summary: call.summary ?? `${tool.name} ${call.target}`,
+    timeoutMs: deps.approvals.timeoutMs,
+    signal: turn.signal,
+  });
+  return outcome.verdict;
+}
+
 /** Runs one tool call through validation, the policy and the tool; never throws for the model's mistakes. */
 async function runTool(
   deps: TurnDeps,
@@ -130,9 +156,18 @@ async function runTool(
   }
   const decision = await deps.policy.authorize(tool, prepared.call, turn.event, turn.profile);
   if (!decision.allowed) {
-    turn.out.paragraph(`_${call.name} refused: ${decision.reason}._\n\n`);
+    // The policy's reasons are sentences; the period is added here once.
+    const reason = decision.reason.replace(/\.\s*$/, '');
+    turn.out.paragraph(`_${call.name} refused: ${reason}._\n\n`);
     await audit(deps, turn, tool, prepared.call.target, 'denied', decision.reason);
-    return result(`Refused: ${decision.reason}. Nothing was done. Tell the user.`, true);
+    return result(`Refused: ${reason}. Nothing was done. Tell the user.`, true);
+  }
+  if (decision.approvalBy) {
+    const verdict = await approve(deps, turn, tool, prepared.call, decision.approvalBy);
+    if (verdict !== 'approved') {
+      await audit(deps, turn, tool, prepared.call.target, 'denied', `not approved: ${verdict}`);
+      return result(`Not approved (${verdict}). Nothing was done. Tell the user.`, true);
+    }
   }
   try {
     const output = await prepared.call.run({ event: turn.event, taskId: turn.taskId, signal: turn.signal });
@@ -144,6 +179,10 @@ async function runTool(
       output.isError ? 'failed' : 'succeeded',
       output.output,
     );
+    // What a repository write did (the pull request's link) is shown, whatever the model says next.
+    if (tool.category === 'repo-write' && !output.isError && output.output) {
+      turn.out.paragraph(`_${call.name}: ${output.output.split('\n')[0]!.slice(0, 300)}_\n\n`);
+    }
     return result(output.output || '(no output)', output.isError ?? false);
   } catch (error) {
     if (turn.signal.aborted) throw error;

@@ -3,6 +3,7 @@
  * the Slack, Discord and terminal adapters themselves.
  */
 
+export type { GithubLinker } from './access-commands.js';
 export * from './adapters.js';
 export { type AdminOptions, createAdminRouter } from './admin/index.js';
 export type { AdmissionPolicy } from './admission.js';

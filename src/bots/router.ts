@@ -3,9 +3,12 @@
  * then the agent orchestrator for anything else. Every reply goes through the event's ReplySink.
  */
 
-import type { Logger, Orchestrator, ReplySink, TaskContext } from '../core/index.js';
+import type { Access, Logger, Orchestrator, ReplySink, TaskContext } from '../core/index.js';
 import {
+  awaitApproval,
+  createAccess,
   DeckhandError,
+  defaultAccessSettings,
   type NormalizedEvent,
   normalizedEventSchema,
   type RateLimits,
@@ -13,7 +16,9 @@ import {
 } from '../core/index.js';
 import type { CodeRunner, RunResult } from '../runners/index.js';
 import { handleDigestCommand } from '../scheduler/index.js';
-import type { Store, TaskRecord } from '../store/index.js';
+import { accessPortsOf, type Store, type TaskRecord } from '../store/index.js';
+import { type GithubLinker, handleAccessCommand } from './access-commands.js';
+import { handleApprovalDecision } from './approvals.js';
 import { HELP_TEXT, parseCommand } from './commands.js';
 import type { TaskHandler } from './worker.js';
 
@@ -24,19 +29,6 @@ export type GitHubWork = (
   ctx: TaskContext & { taskId: string },
 ) => Promise<unknown>;
 
-/** A command that acts (runs code, stops work, posts on a schedule): asked of the action gate first. */
-export type GatedCommand = 'run' | 'cancel' | 'digest';
-
-/**
- * Whether the requester may use a command that acts, decided from their identity on the platform
- * (on GitHub: write access to the repository; src/github createGitHubActionGate). A refusal carries
- * the one line to reply.
- */
-export type ActionGate = (
-  event: NormalizedEvent,
-  action: GatedCommand,
-) => Promise<{ allowed: true } | { allowed: false; reason: string }>;
-
 export interface RouterDeps {
   store: Store;
   sinkFor: (event: NormalizedEvent) => ReplySink;
@@ -44,13 +36,22 @@ export interface RouterDeps {
   codeRunner?: CodeRunner;
   orchestrator?: Orchestrator;
   github?: GitHubWork;
-  /** Asked before `run`, `cancel` and `digest`; without one they are open (the terminal). */
-  actionGate?: ActionGate;
+  /**
+   * The one policy (src/core/policy.ts) with its facts; asked before every action. Without one, the
+   * default rules over this store (everyone a member, nothing connected, no GitHub permissions).
+   */
+  access?: Access;
+  /** GitHub's device flow for `link github`; without one, linking says what to configure. */
+  linker?: GithubLinker;
+  /** access.approvalTimeoutMinutes: an approval not given in time cancels the action (default 30 min). */
+  approvalTimeoutMs?: number;
   /** Where the router notes what it chose not to say (a repeated rate-limit notice), at debug. */
   logger?: Logger;
   /** digests.minIntervalMinutes: `digest add` refuses a cadence firing more often (default 60). */
   digestMinIntervalMinutes?: number;
 }
+
+const DEFAULT_APPROVAL_TIMEOUT_MS = 30 * 60_000;
 
 export const NO_MODEL_TEXT =
   'No model is configured, so I can only run commands. To chat, set ANTHROPIC_API_KEY (or OPENAI_API_KEY, or OPENAI_BASE_URL for a compatible endpoint) and restart Deckhand. Say `help` for the commands.';
@@ -157,8 +158,53 @@ async function runCode(
   return { text, exitCode: result.exitCode };
 }
 
+/**
+ * `cancel [task id]`: the named task, or the one running in this thread. The policy decides: your
+ * own tasks, or any in your workspace as an admin; never another workspace's (task ids are public).
+ */
+async function cancelTask(
+  deps: { store: Store; access: Access },
+  event: NormalizedEvent,
+  selfId: string,
+  taskId: string | undefined,
+): Promise<string> {
+  const { store } = deps;
+  const candidates = taskId
+    ? [await store.getTask(taskId)]
+    : (await store.listTasks({ status: 'running' }, 100)).filter(
+        (t) =>
+          t.id !== selfId &&
+          t.source.platform === event.platform &&
+          t.source.workspaceId === event.workspaceId &&
+          t.source.channelId === event.channelId &&
+          t.source.threadId === event.threadId,
+      );
+  const target = candidates.find((t) => t && (t.status === 'running' || t.status === 'queued'));
+  if (!target) return 'Nothing to cancel in this thread.';
+  const { source } = target;
+  const decision = await deps.access.check(event, 'cancel', {
+    task: {
+      workspace: `${source.platform}:${source.workspaceId ?? ''}`,
+      ...(source.channelId ? { channelId: source.channelId } : {}),
+      ...(source.userId ? { ownerId: source.userId } : {}),
+    },
+  });
+  if (!decision.allowed) return decision.reason;
+  const who = `${event.platform}:${event.userId}`;
+  await store.cancelTask(target.id, `cancelled by ${who}`, who);
+  await store.recordAudit({
+    actor: who,
+    action: 'task.cancel',
+    target: `task:${target.id}`,
+    outcome: 'succeeded',
+    workspace: `${event.platform}:${event.workspaceId}`,
+  });
+  return `Cancelled task ${target.id}.`;
+}
+
 export function createEventHandler(deps: RouterDeps): TaskHandler {
   const { store } = deps;
+  const access = deps.access ?? createAccess(accessPortsOf(store), defaultAccessSettings(), deps.logger);
 
   return async (task: TaskRecord, ctx: TaskContext) => {
     const parsed = normalizedEventSchema.safeParse(task.payload);
@@ -169,7 +215,6 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
     }
     const event = parsed.data;
     const sink = deps.sinkFor(event);
-    const who = `${event.platform}:${event.userId}`;
 
     const limited = await overLimit(deps, event, sink);
     if (limited) return limited;
@@ -188,26 +233,18 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
       return { reply: text };
     };
 
-    /** The refusal to reply when the requester may not use `action`, or undefined. */
-    const refusalFor = async (action: GatedCommand): Promise<string | undefined> => {
-      const decision = deps.actionGate ? await deps.actionGate(event, action) : { allowed: true as const };
-      return decision.allowed ? undefined : decision.reason;
-    };
-
     const command = parseCommand(input);
-    if (command.name === 'run' || command.name === 'cancel' || command.name === 'digest') {
-      const refusal = await refusalFor(command.name);
-      if (refusal) return { ...(await say(refusal)), refused: command.name };
-    }
     switch (command.name) {
       case 'error':
         return say(command.message);
       case 'help':
         return say(HELP_TEXT);
-      case 'whoami':
-        return say(
-          `You are ${event.userName ?? event.userId} on ${event.platform} (workspace ${event.workspaceId}). Role: member.`,
-        );
+      case 'access': {
+        const run = { event, sink, signal: ctx.signal };
+        return say(await handleAccessCommand({ store, access, linker: deps.linker }, run, command.command));
+      }
+      case 'decide':
+        return say(await handleApprovalDecision({ store, access }, event, command));
       case 'status': {
         const [queued, running] = await Promise.all([
           store.countTasks({ status: 'queued' }),
@@ -224,45 +261,38 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
         const usageLine = `Model usage this month: ${usage.modelCalls} call(s), ${usage.tokensIn} tokens in, ${usage.tokensOut} out, $${usage.costUsd.toFixed(2)}.`;
         return say(`${tasksLine}\n${usageLine}`);
       }
-      case 'cancel': {
-        const candidates = command.taskId
-          ? [await store.getTask(command.taskId)]
-          : (await store.listTasks({ status: 'running' }, 100)).filter(
-              (t) =>
-                t.id !== task.id &&
-                t.source.channelId === event.channelId &&
-                t.source.threadId === event.threadId,
-            );
-        // Only tasks of this channel (on GitHub, this repository, where the gate checked write
-        // access): task ids are public (commit trailers), and other channels are not the asker's.
-        const target = candidates.find(
-          (t) =>
-            t &&
-            (t.status === 'running' || t.status === 'queued') &&
-            t.source.platform === event.platform &&
-            t.source.workspaceId === event.workspaceId &&
-            t.source.channelId === event.channelId,
-        );
-        if (!target) return say('Nothing to cancel in this thread.');
-        await store.cancelTask(target.id, `cancelled by ${who}`, who);
-        await store.recordAudit({
-          actor: who,
-          action: 'task.cancel',
-          target: `task:${target.id}`,
-          outcome: 'succeeded',
-        });
-        return say(`Cancelled task ${target.id}.`);
-      }
+      case 'cancel':
+        return say(await cancelTask({ store, access }, event, task.id, command.taskId));
       case 'digest':
         return say(
           await handleDigestCommand(command.args, {
             store,
             event,
             ...(deps.digestMinIntervalMinutes ? { minIntervalMinutes: deps.digestMinIntervalMinutes } : {}),
+            authorize: async (action, repos) => {
+              const decision = await access.check(event, action, repos ? { repos } : {});
+              return decision.allowed ? undefined : decision.reason;
+            },
           }),
         );
       case 'run': {
+        const decision = await access.check(event, 'run');
+        if (!decision.allowed) return { ...(await say(decision.reason)), refused: 'run' };
         if (!deps.codeRunner) return say(NO_SANDBOX_TEXT);
+        if (decision.approvalBy) {
+          // Shown before the click: the language and the code. Denied or timed out: nothing runs.
+          const outcome = await awaitApproval(store, {
+            event,
+            sink,
+            taskId: task.id,
+            action: 'run',
+            approverRole: decision.approvalBy,
+            summary: `run ${command.lang}\n${command.code}`,
+            timeoutMs: deps.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+            signal: ctx.signal,
+          });
+          if (outcome.verdict !== 'approved') return { approval: outcome.verdict };
+        }
         const { codeRunner } = deps;
         const run = { event, sink, taskId: task.id, signal: ctx.signal };
         const { text, exitCode } = await runCode({ ...deps, codeRunner }, run, command);
@@ -276,6 +306,8 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
           if (!deps.github) return say(NO_GITHUB_ACCESS_TEXT);
           return { github: await deps.github(event, sink, { ...ctx, taskId: task.id }) };
         }
+        const asking = await access.check(event, 'ask');
+        if (!asking.allowed) return { ...(await say(asking.reason)), refused: 'ask' };
         if (!deps.orchestrator) return say(NO_MODEL_TEXT);
         const reply = await deps.orchestrator(event, sink, { ...ctx, taskId: task.id });
         await store.appendMessage(conversation.id, { role: 'assistant', text: reply });

@@ -33,6 +33,9 @@ export async function chatCommand(): Promise<number> {
       rateLimits: runtime.rateLimits,
       logger: log,
       digestMinIntervalMinutes: config.digests.minIntervalMinutes,
+      // The same policy as `deckhand start`: at the terminal the operator is the owner.
+      access: runtime.access,
+      approvalTimeoutMs: config.access.approvalTimeoutMinutes * 60_000,
       ...(runtime.codeRunner ? { codeRunner: runtime.codeRunner } : {}),
       ...(runtime.orchestrator ? { orchestrator: runtime.orchestrator } : {}),
     }),

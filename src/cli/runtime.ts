@@ -7,10 +7,23 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { type Agent, orchestratorFromConfig } from '../agents/index.js';
-import { createPipeline, type Pipeline, recordModelUsage } from '../bots/index.js';
-import type { Orchestrator } from '../core/index.js';
-import { type Config, createRateLimits, DeckhandError, type Logger, type RateLimits } from '../core/index.js';
-import { createGitHubToolPort, type GitHubAccess, githubAccessFromConfig } from '../github/index.js';
+import { createPipeline, type GithubLinker, type Pipeline, recordModelUsage } from '../bots/index.js';
+import type { Access, Orchestrator } from '../core/index.js';
+import {
+  accessSettingsOf,
+  type Config,
+  createAccess,
+  createRateLimits,
+  DeckhandError,
+  type Logger,
+  type RateLimits,
+} from '../core/index.js';
+import {
+  createGitHubToolPort,
+  type GitHubAccess,
+  githubAccessFromConfig,
+  githubLinker,
+} from '../github/index.js';
 import type { CodeRunner } from '../runners/index.js';
 import {
   createDockerClient,
@@ -20,7 +33,7 @@ import {
   sandboxRunnerFromConfig,
 } from '../runners/index.js';
 import { schedulerToolPort } from '../scheduler/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { accessPortsOf, openStore, type Store } from '../store/index.js';
 import { progressLine } from './sandbox.js';
 
 const run = promisify(execFile);
@@ -82,6 +95,10 @@ export interface Runtime {
   agent?: Agent;
   /** GitHub App or personal token access, when configured. */
   githubAccess?: GitHubAccess;
+  /** The one policy with its facts (roles, links, connections, GitHub permissions): router and agent share it. */
+  access: Access;
+  /** `link github` (GitHub's device flow), when GITHUB_CLIENT_ID is set. */
+  linker?: GithubLinker;
   close(): Promise<void>;
 }
 
@@ -134,14 +151,30 @@ export async function openRuntime(
   // GitHub App (or GITHUB_TOKEN): mentions, tracking comments and the agent's repository tools. With
   // Redis, every process's GitHub clients share one throttling state (write spacing, rate limits).
   const githubAccess = githubAccessFromConfig(config, { logger: log, ...(redis ? { redis } : {}) });
+  const githubTools = githubAccess
+    ? createGitHubToolPort({ access: githubAccess, settings: config.github })
+    : undefined;
+  // Who may do what: one Access for the router and the agent's tools (src/core/policy.ts).
+  const access = createAccess(
+    {
+      ...accessPortsOf(store),
+      ...(githubTools
+        ? {
+            permissionOf: (repo: string, login: string, at?: string) =>
+              githubTools.permissionOf(repo, login, at),
+          }
+        : {}),
+    },
+    accessSettingsOf(config),
+    log,
+  );
   // The agent when a model provider is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL).
   const agent = await orchestratorFromConfig(config, {
     store,
     logger: log,
+    access,
     ...(sandbox ? { codeRunner: sandbox } : {}),
-    ...(githubAccess
-      ? { github: createGitHubToolPort({ access: githubAccess, settings: config.github }) }
-      : {}),
+    ...(githubTools ? { github: githubTools } : {}),
     // schedule_digest / list_schedules: the same schedules `digest add` and `deckhand schedules` use.
     scheduler: schedulerToolPort(store, undefined, { minIntervalMinutes: config.digests.minIntervalMinutes }),
     // deckhand_model_tokens_total / _cost_usd_total on /metrics, per provider and model.
@@ -165,6 +198,10 @@ export async function openRuntime(
     ...(sandbox ? { codeRunner: sandbox } : {}),
     ...(agent ? { orchestrator: agent.orchestrator, agent } : {}),
     ...(githubAccess ? { githubAccess } : {}),
+    access,
+    ...(config.secrets.GITHUB_CLIENT_ID
+      ? { linker: githubLinker({ clientId: config.secrets.GITHUB_CLIENT_ID, apiUrl: config.github.apiUrl }) }
+      : {}),
     async close() {
       await agent?.close();
       await sandbox?.close();

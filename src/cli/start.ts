@@ -23,7 +23,7 @@ import {
 } from '../bots/index.js';
 import type { Config, Logger, NormalizedEvent, PlatformAdapter } from '../core/index.js';
 import { createLogger, DeckhandError, loadConfig } from '../core/index.js';
-import { createGitHubActionGate, createGitHubWork, sinkClientFor } from '../github/index.js';
+import { createGitHubWork, sinkClientFor } from '../github/index.js';
 import { createDockerClient, dockerConfigured, reapOrphans } from '../runners/index.js';
 import {
   digestSummariser,
@@ -111,8 +111,10 @@ function buildWorker({ config, log, runtime }: StartContext, { metrics, sinkFor 
       rateLimits: runtime.rateLimits,
       logger: log,
       digestMinIntervalMinutes: config.digests.minIntervalMinutes,
-      // On GitHub, `run`, `cancel` and `digest` need write access to the repository, as changes do.
-      actionGate: createGitHubActionGate({ access: githubAccess, store: runtime.store, logger: log }),
+      // Who may do what (src/core/policy.ts); on GitHub a role is the repository permission.
+      access: runtime.access,
+      ...(runtime.linker ? { linker: runtime.linker } : {}),
+      approvalTimeoutMs: config.access.approvalTimeoutMinutes * 60_000,
       ...(runtime.codeRunner ? { codeRunner: instrumentCodeRunner(runtime.codeRunner, metrics) } : {}),
       ...(runtime.orchestrator ? { orchestrator: runtime.orchestrator } : {}),
       // Mentions on GitHub: reviews and pull requests; the model's agent makes changes and reviews
@@ -127,6 +129,12 @@ function buildWorker({ config, log, runtime }: StartContext, { metrics, sinkFor 
               reviewer: runtime.agent?.reviewer,
               store: runtime.store,
               logger: log,
+              // A change or review is `repo.write` for its author, decided by the same policy.
+              policy: runtime.access,
+              approvals: {
+                port: runtime.store,
+                timeoutMs: config.access.approvalTimeoutMinutes * 60_000,
+              },
             }),
           }
         : {}),

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DeckhandError } from './errors.js';
 import { modelSettingsShape } from './model-settings.js';
+import { DEFAULT_MIN_ROLE, RANKED_ACTIONS, roleSchema } from './policy.js';
 import { registerSecret } from './redact.js';
 
 const settingsSchema = z
@@ -120,6 +121,41 @@ const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Who may do what (src/core/policy.ts): roles, repository connections, approvals. */
+    access: z
+      .object({
+        /** The role of a person no one has granted one (in a workspace, a server, the terminal). */
+        defaultRole: roleSchema.default('member'),
+        /** `<platform>:<workspaceId>:<userId>` -> role, fixed: chat grants cannot change it (`slack:T1:U1: owner`). */
+        roles: z
+          .record(
+            z.string().regex(/^[a-z]+:[^:\s]+:\S+$/, 'expected `<platform>:<workspaceId>:<userId>`'),
+            roleSchema,
+          )
+          .default({}),
+        /** `<platform>:<workspaceId>` -> repositories connected from config (as `repos connect` does). */
+        repos: z
+          .record(
+            z.string().regex(/^[a-z]+:\S+$/, 'expected `<platform>:<workspaceId>`'),
+            z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/)),
+          )
+          .default({}),
+        /** The least role per action (defaults: the README's "Who may do what" table). */
+        minRole: z
+          .object(Object.fromEntries(RANKED_ACTIONS.map((a) => [a, roleSchema.optional()])))
+          .strict()
+          .default({})
+          .transform((given) => ({ ...DEFAULT_MIN_ROLE, ...stripUndefined(given) })),
+        /** Actions that wait for Approve from a person of this role or above (`run: admin`). */
+        approvals: z
+          .object({ run: roleSchema.optional(), 'repo.write': roleSchema.optional() })
+          .strict()
+          .default({}),
+        /** An approval not given within this many minutes cancels the action. */
+        approvalTimeoutMinutes: z.coerce.number().min(0.01).max(1440).default(30),
+      })
+      .strict()
+      .prefault({}),
     /** Slack adapter: who may talk to Deckhand, and how replies are shaped. */
     slack: z
       .object({
@@ -215,6 +251,8 @@ export const SECRET_VARIABLES = [
   'GITHUB_APP_ID',
   'GITHUB_PRIVATE_KEY',
   'GITHUB_WEBHOOK_SECRET',
+  /** The GitHub App's client id, for `link github` (GitHub's device flow; enable it in the App settings). */
+  'GITHUB_CLIENT_ID',
   /** A personal access token: the simple alternative to the GitHub App. */
   'GITHUB_TOKEN',
   'ANTHROPIC_API_KEY',
@@ -340,7 +378,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configFile = DE
     const value = readSecret(env, name);
     if (value !== undefined) {
       secrets[name] = value;
-      if (name !== 'OPENAI_BASE_URL' && name !== 'GITHUB_APP_ID' && name !== 'DISCORD_APPLICATION_ID') {
+      if (!PUBLIC_IDS.has(name)) {
         registerSecret(value);
       }
     }
@@ -348,6 +386,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configFile = DE
   registerSecret(passwordOf(result.data.store.uri));
   registerSecret(passwordOf(result.data.redis.url));
   return { ...result.data, secrets, sources: { configFiles: files } };
+}
+
+/** Identifiers read like secrets but shown freely (not redacted from logs). */
+const PUBLIC_IDS = new Set<string>([
+  'OPENAI_BASE_URL',
+  'GITHUB_APP_ID',
+  'DISCORD_APPLICATION_ID',
+  'GITHUB_CLIENT_ID',
+]);
+
+function stripUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function passwordOf(uri: string): string | undefined {

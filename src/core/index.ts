@@ -1,3 +1,5 @@
+export * from './access.js';
+export * from './approval.js';
 export * from './config.js';
 export * from './contracts/adapter.js';
 export * from './contracts/event.js';
@@ -12,4 +14,5 @@ export * from './group-commit.js';
 export * from './limits.js';
 export * from './logger.js';
 export * from './model-settings.js';
+export * from './policy.js';
 export * from './redact.js';

@@ -4,6 +4,7 @@
  * (`anthropic:claude-sonnet-4-5`, `openai:gpt-4.1`; an OPENAI_BASE_URL endpoint is `openai:<its model>`).
  */
 import { z } from 'zod';
+import { roleSchema } from './policy.js';
 
 const modelId = z.string().regex(/^(anthropic|openai):\S+$/, 'must be provider:model (anthropic or openai)');
 const toolName = z.string().regex(/^[A-Za-z0-9_*:-]+$/);
@@ -41,6 +42,10 @@ export const mcpServerSchema = z
     mutates: z.boolean().default(true),
     startTimeoutMs: z.coerce.number().int().min(100).default(10_000),
     callTimeoutMs: z.coerce.number().int().min(100).default(60_000),
+    /** Roles whose requests may use this server's tools (the policy decides from the requester). */
+    roles: z.array(roleSchema).default(['member', 'admin', 'owner']),
+    /** `platform:channelId` channels where its tools are offered; empty: every channel. */
+    channels: z.array(z.string().min(1)).default([]),
   })
   .strict()
   .refine((s) => Boolean(s.command) !== Boolean(s.url), 'set exactly one of command (stdio) or url (HTTP)');

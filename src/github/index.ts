@@ -11,6 +11,7 @@ export {
 export * from './checklist.js';
 export * from './detect-tests.js';
 export * from './gate.js';
+export * from './link.js';
 export * from './parse.js';
 export * from './permission.js';
 export * from './ports.js';

@@ -1,6 +1,6 @@
 /**
  * The repository tools the agent orchestrator offers (src/agents/tools/ports.ts GithubToolPort),
- * over GitHub: read, list and search files, repository activity, the asking user's permission, and
+ * over GitHub: read, list and search files, repository activity, a GitHub login's permission, and
  * a pull request from explicit file changes (cloned, committed and pushed on the host like the
  * mention flow, never in a sandbox). Shaped to fit that port without importing src/agents.
  */
@@ -181,12 +181,18 @@ export function createGitHubToolPort(deps: GitHubToolPortDeps) {
       ].join('\n');
     },
 
-    /** GitHub users have a role; chat users have no linked GitHub identity here, so 'none'. */
-    async permissionOf(repo: string, actor: ToolActorLike): Promise<RepoPermission> {
-      if (actor.platform !== 'github') return 'none';
-      const { octokit, where } = await clientFor(repo);
-      const { owner, repo: name } = where;
-      const role = await repositoryRole(octokit, owner, name, actor.userName ?? actor.userId);
+    /**
+     * A GitHub login's permission on the repository, asked with Deckhand's own client (the App
+     * installation's, or the token's), whichever platform the asker came from: the caller passes the
+     * login a chat account is linked to. 'none' when GitHub does not know the login there.
+     */
+    /** `installationId`: the installation a GitHub event came from (no lookup needed). */
+    async permissionOf(repo: string, login: string, installationId?: string): Promise<RepoPermission> {
+      const where = split(repo);
+      const octokit = await access.octokit(
+        installationId ?? (await access.installationIdFor(where.owner, where.repo)),
+      );
+      const role = await repositoryRole(octokit, where.owner, where.repo, login);
       return PERMISSIONS.has(role) ? (role as RepoPermission) : 'none';
     },
 

@@ -3,14 +3,22 @@
  * author may write to the repository, then reviews the pull request or makes the change as a pull
  * request. Everything the user sees goes into the tracking comment (the event's ReplySink).
  */
-import type { Config, Logger, NormalizedEvent, ReplySink } from '../core/index.js';
+import {
+  type Access,
+  type ApprovalPort,
+  awaitApproval,
+  type Config,
+  type Logger,
+  type NormalizedEvent,
+  type ReplySink,
+} from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { GitHubAccess } from './access.js';
 import { botLoginOf, type CodeRunner, makeChange } from './change.js';
 import { requesterRole } from './gate.js';
 import { mayWrite, refusalText } from './permission.js';
 import type { Reviewer, WorkspaceAgent } from './ports.js';
-import { readRequest } from './request.js';
+import { type GitHubRequest, readRequest } from './request.js';
 import { reviewPullRequest } from './review.js';
 
 export interface GitHubWorkDeps {
@@ -24,6 +32,13 @@ export interface GitHubWorkDeps {
   reviewer?: Reviewer | undefined;
   store?: Pick<Store, 'recordAudit'> | undefined;
   logger?: Logger | undefined;
+  /**
+   * The one policy (`deckhand start` wires it): a change or review is `repo.write` for the author.
+   * Without it, the author's write access is checked here as before.
+   */
+  policy?: Access | undefined;
+  /** Where a change the policy wants approved waits (`access.approvals['repo.write']`). */
+  approvals?: { port: ApprovalPort; timeoutMs: number } | undefined;
 }
 
 export type GitHubWorkContext = { signal: AbortSignal; taskId: string };
@@ -46,6 +61,65 @@ export function noModelForChangesText(bot: string): string {
 export const NO_MODEL_FOR_REVIEW_TEXT =
   'I can’t review yet: no model is configured here. Set `ANTHROPIC_API_KEY` (or `OPENAI_API_KEY`, or `OPENAI_BASE_URL` for a compatible endpoint) and restart Deckhand.';
 
+/** Refuses in the tracking comment, with an audit entry, when the author may not write. */
+async function legacyWriteCheck(
+  deps: GitHubWorkDeps,
+  event: NormalizedEvent,
+  sink: ReplySink,
+  request: GitHubRequest,
+): Promise<{ outcome: string; role?: string }> {
+  const { role } = await requesterRole(deps.access, event);
+  if (mayWrite(role)) return { outcome: 'allowed' };
+  deps.logger?.info({ repo: request.fullName, user: request.requester, role }, 'refused: no write access');
+  await sink.post(refusalText(request.requester, request.fullName));
+  await deps.store
+    ?.recordAudit({
+      actor: `github:${request.requester}`,
+      action: `github.${request.intent}`,
+      target: `${request.fullName}#${request.number}`,
+      outcome: 'denied',
+      detail: { role },
+    })
+    .catch((error: unknown) => deps.logger?.warn({ err: error }, 'could not record the audit entry'));
+  return { outcome: 'refused', role };
+}
+
+/**
+ * A change or review is `repo.write` for its author, decided by the one policy (on GitHub: write
+ * access to the repository); when the policy asks for an approval, the change waits for it here,
+ * before anything is cloned. Without a policy (older wiring), GitHub's permission API decides.
+ */
+async function mayProceed(
+  deps: GitHubWorkDeps,
+  event: NormalizedEvent,
+  sink: ReplySink,
+  ctx: GitHubWorkContext,
+  request: GitHubRequest,
+): Promise<{ outcome: string; role?: string }> {
+  if (!deps.policy) return legacyWriteCheck(deps, event, sink, request);
+  const decision = await deps.policy.check(event, 'repo.write', { repo: request.fullName });
+  if (!decision.allowed) {
+    await sink.post(decision.reason);
+    return { outcome: 'refused' };
+  }
+  if (!decision.approvalBy) return { outcome: 'allowed' };
+  if (!deps.approvals) {
+    await sink.post('This change needs an approval, and approvals are not set up here.');
+    return { outcome: 'refused' };
+  }
+  const approval = await awaitApproval(deps.approvals.port, {
+    event,
+    sink,
+    taskId: ctx.taskId,
+    action: 'repo.write',
+    approverRole: decision.approvalBy,
+    summary: `${request.intent} in ${request.fullName} (#${request.number}) as @${request.requester} asked`,
+    timeoutMs: deps.approvals.timeoutMs,
+    signal: ctx.signal,
+  });
+  return { outcome: approval.verdict === 'approved' ? 'allowed' : approval.verdict };
+}
+
 export function createGitHubWork(deps: GitHubWorkDeps) {
   const log = deps.logger?.child({ part: 'github' });
   const bot = botLoginOf(deps.settings);
@@ -56,21 +130,9 @@ export function createGitHubWork(deps: GitHubWorkDeps) {
       await sink.post('I can only work on issues and pull requests, not discussions.');
       return { outcome: 'unsupported' };
     }
-    const { octokit, role } = await requesterRole(deps.access, event);
-    if (!mayWrite(role)) {
-      log?.info({ repo: request.fullName, user: request.requester, role }, 'refused: no write access');
-      await sink.post(refusalText(request.requester, request.fullName));
-      await deps.store
-        ?.recordAudit({
-          actor: `github:${request.requester}`,
-          action: `github.${request.intent}`,
-          target: `${request.fullName}#${request.number}`,
-          outcome: 'denied',
-          detail: { role },
-        })
-        .catch((error: unknown) => log?.warn({ err: error }, 'could not record the audit entry'));
-      return { outcome: 'refused', role };
-    }
+    const allowed = await mayProceed(deps, event, sink, ctx, request);
+    if (allowed.outcome !== 'allowed') return allowed;
+    const octokit = await deps.access.octokit(event.workspaceId);
     if (request.intent === 'review') {
       if (!request.onPullRequest) {
         await sink.post('`review` works on pull requests: mention me on one.');

@@ -16,6 +16,12 @@ export interface DigestCommandContext {
   now?: () => Date;
   /** digests.minIntervalMinutes: a cadence firing more often than this is refused (default 60). */
   minIntervalMinutes?: number;
+  /**
+   * The one policy, asked before a change: `digest.add` with the digest's repositories (each must be
+   * connected to the workspace), `digest.change` before pause, resume, remove and run-now. Returns
+   * the one-line refusal, or undefined. Without it (tests of the parser), everything is allowed.
+   */
+  authorize?: (action: 'digest.add' | 'digest.change', repos?: string[]) => Promise<string | undefined>;
 }
 
 export const DIGEST_USAGE = [
@@ -29,6 +35,8 @@ export const DIGEST_USAGE = [
 const REPO = /^[\w.-]+\/[\w.-]+$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const POSTABLE: Platform[] = ['slack', 'discord', 'terminal'];
+/** The subcommands that change a digest: asked of the policy as `digest.change`. */
+const CHANGES = new Set(['pause', 'resume', 'remove', 'delete', 'run-now', 'run', 'now']);
 /** Refusals the user can act on; anything else (store down) fails the task and is retried. */
 const SHOWN = new Set(['BAD_REQUEST', 'NOT_FOUND', 'STORE_CONFLICT', 'STORE_VALIDATION']);
 
@@ -183,6 +191,8 @@ async function add(ctx: DigestCommandContext, words: string[], now: Date): Promi
     return 'Digests are posted to Slack or Discord channels; add one from the channel that should receive it.';
   }
   const parsed = parseAddArgs(words);
+  const refusal = await ctx.authorize?.('digest.add', parsed.repos);
+  if (refusal) return refusal;
   const cadence = { cron: parsed.cron, timezone: parsed.timezone, skipWeekends: parsed.skipWeekends };
   const first = nextDue(cadence, now);
   if (!first) return `\`${parsed.cron}\` never comes due; nothing was added.`;
@@ -224,8 +234,13 @@ export async function handleDigestCommand(args: string, ctx: DigestCommandContex
   const [sub = '', ...words] = args.trim().split(/\s+/).filter(Boolean);
   const { store, event } = ctx;
   const actor = `${event.platform}:${event.userId}`;
+  const verb = sub.toLowerCase();
+  if (CHANGES.has(verb)) {
+    const refusal = await ctx.authorize?.('digest.change');
+    if (refusal) return refusal;
+  }
   try {
-    switch (sub.toLowerCase()) {
+    switch (verb) {
       case '':
       case 'help':
         return DIGEST_USAGE;

@@ -18,10 +18,14 @@ export type {
   ToolCallRecord,
   ToolResultRecord,
   WorkspaceDoc,
+  WorkspaceRole,
 } from './models/index.js';
-export { PLATFORMS } from './models/index.js';
+export { PLATFORMS, WORKSPACE_ROLES } from './models/index.js';
+export type { AccountKey, GithubLink, RoleGrant, WorkspaceKey } from './repo/access.js';
+export { normalizeRepo } from './repo/access.js';
 export type { RunSummary, TaskActivityRow, WorkspaceUsage } from './repo/admin.js';
 export type { AdminSessionRecord } from './repo/admin-sessions.js';
+export type { ApprovalDecision, ApprovalInput, ApprovalRecord } from './repo/approvals.js';
 export type {
   ConversationKey,
   ConversationRecord,
@@ -40,7 +44,7 @@ export type { InstallationInput, InstallationRecord, RenewedToken } from './repo
 export { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditFilter } from './repo/records.js';
 export { backoffMs, type EnqueueTaskInput, type FailOutcome, type TaskRecord } from './repo/tasks.js';
 export { createSecretBox, type SecretBox, secretKeyId } from './secret-box.js';
-export { openStore, type Store, type StoreOptions } from './store.js';
+export { accessPortsOf, openStore, type Store, type StoreOptions } from './store.js';
 export {
   assertTransition,
   canTransition,

@@ -5,8 +5,10 @@
 import type { Connection } from 'mongoose';
 import { type ConnectOptions, connectMongo, describeMongoUri, watchConnection } from './connection.js';
 import { type Models, registerModels } from './models/index.js';
+import { type AccountKey, accessRepo, type WorkspaceKey } from './repo/access.js';
 import { adminRepo } from './repo/admin.js';
 import { adminSessionRepo } from './repo/admin-sessions.js';
+import { approvalRepo } from './repo/approvals.js';
 import { conversationRepo } from './repo/conversations.js';
 import { deliveryRepo } from './repo/deliveries.js';
 import { digestRepo } from './repo/digests.js';
@@ -43,6 +45,8 @@ function buildStore(
     models,
     ...deliveryRepo(models),
     ...installationRepo(models, box),
+    ...accessRepo(models, box),
+    ...approvalRepo(models),
     ...taskRepo(models, queue),
     ...conversations,
     ...recordRepo(models),
@@ -109,6 +113,19 @@ function buildStore(
 }
 
 export type Store = ReturnType<typeof buildStore>;
+
+/**
+ * The store as the one policy's facts (src/core createAccess): stored roles, GitHub links and
+ * repository connections, and where decisions are written down.
+ */
+export function accessPortsOf(store: Store) {
+  return {
+    roleOf: (workspace: WorkspaceKey, userId: string) => store.roleOf(workspace, userId),
+    githubLinkOf: (account: AccountKey) => store.githubLinkOf(account),
+    isRepoConnected: (workspace: WorkspaceKey, repo: string) => store.isRepoConnected(workspace, repo),
+    recordAudit: (entry: Parameters<Store['recordAudit']>[0]) => store.recordAudit(entry),
+  };
+}
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   // First, so a key that is too short is refused before anything connects.

@@ -11,7 +11,7 @@ import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMcpTools } from '../../src/agents/index.js';
 import { doctorExitCode, runDoctor } from '../../src/cli/doctor.js';
-import type { Config } from '../../src/core/index.js';
+import type { Config, Role } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
@@ -25,7 +25,16 @@ let store: Store;
 
 beforeAll(async () => {
   store = await openTestStore();
+  // The repository tools below read acme/api for U1: linked to a GitHub login, the repository connected.
+  const workspace = { platform: 'slack', workspaceId: 'T1' } as const;
+  await store.linkGithub({ ...workspace, userId: 'U1' }, { login: 'ana', githubId: 1 });
+  await store.connectRepo(workspace, 'acme/api', 'slack:U-admin');
 });
+
+/** Who may use a test MCP server: the schema's defaults (members and above, every channel). */
+function everyone(): { roles: Role[]; channels: string[] } {
+  return { roles: ['member', 'admin', 'owner'], channels: [] };
+}
 
 afterAll(async () => {
   await dropTestStore(store);
@@ -42,6 +51,7 @@ function mcpConfig(): Config {
         mutates: false,
         startTimeoutMs: 20_000,
         callTimeoutMs: 10_000,
+        ...everyone(),
       },
       broken: {
         command: '/nonexistent/mcp-server',
@@ -50,6 +60,7 @@ function mcpConfig(): Config {
         mutates: true,
         startTimeoutMs: 5000,
         callTimeoutMs: 5000,
+        ...everyone(),
       },
     },
   });
@@ -128,7 +139,15 @@ describe('MCP servers', () => {
       testConfig({
         default: 'anthropic:claude-sonnet-4-6',
         mcpServers: {
-          clock: { url, args: [], env: {}, mutates: false, startTimeoutMs: 10_000, callTimeoutMs: 10_000 },
+          clock: {
+            url,
+            args: [],
+            env: {},
+            mutates: false,
+            startTimeoutMs: 10_000,
+            callTimeoutMs: 10_000,
+            ...everyone(),
+          },
         },
       }),
       { store },
@@ -162,7 +181,15 @@ describe('MCP servers', () => {
     const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mcp`;
     try {
       const set = await openMcpTools({
-        silent: { url, args: [], env: {}, mutates: false, startTimeoutMs: 300, callTimeoutMs: 300 },
+        silent: {
+          url,
+          args: [],
+          env: {},
+          mutates: false,
+          startTimeoutMs: 300,
+          callTimeoutMs: 300,
+          ...everyone(),
+        },
       });
       await set.close();
       expect(set.tools).toEqual([]);

@@ -1,12 +1,13 @@
 /**
  * The policy, schema validation and budgets as a user meets them: a pull request asked for by a user
- * without write access is refused and nothing is written; a model's invalid arguments are answered
- * with the validation error and not executed; over budget, no model is called.
- * The GitHub and scheduler ports are small recording stand-ins for modules built by other teams.
+ * whose linked GitHub login lacks write access is refused and nothing is written; a model's invalid
+ * arguments are answered with the validation error and not executed; over budget, no model is called.
+ * The GitHub and scheduler ports are small recording stand-ins; the links, roles and repository
+ * connections the policy reads are in the real store.
  */
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GithubToolPort, RepoPermission, SchedulerToolPort, ToolActor } from '../../src/agents/index.js';
+import type { GithubToolPort, RepoPermission, SchedulerToolPort } from '../../src/agents/index.js';
 import type { Store } from '../../src/store/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
@@ -27,13 +28,17 @@ let store: Store;
 
 beforeAll(async () => {
   store = await openTestStore();
+  const workspace = { platform: 'slack', workspaceId: 'T1' } as const;
+  await store.linkGithub({ ...workspace, userId: 'U1' }, { login: 'ana', githubId: 1 });
+  await store.linkGithub({ ...workspace, userId: 'U2' }, { login: 'bo', githubId: 2 });
+  await store.connectRepo(workspace, 'acme/api', 'slack:U-admin');
 });
 
 afterAll(async () => {
   await dropTestStore(store);
 });
 
-/** Records every call; permissions come from a table keyed by `repo platform:user`. */
+/** Records every call; permissions come from a table keyed by `repo login` (the linked GitHub login). */
 class RecordingGithub implements GithubToolPort {
   readonly calls: Array<{ method: string; args: unknown[] }> = [];
   constructor(private readonly permissions: Record<string, RepoPermission>) {}
@@ -57,9 +62,9 @@ class RecordingGithub implements GithubToolPort {
     this.calls.push({ method: 'activity', args: [repo, since] });
     return 'nothing happened';
   }
-  async permissionOf(repo: string, actor: ToolActor): Promise<RepoPermission> {
-    this.calls.push({ method: 'permissionOf', args: [repo, actor.userId] });
-    return this.permissions[`${repo} ${actor.platform}:${actor.userId}`] ?? 'none';
+  async permissionOf(repo: string, login: string): Promise<RepoPermission> {
+    this.calls.push({ method: 'permissionOf', args: [repo, login] });
+    return this.permissions[`${repo} ${login}`] ?? 'none';
   }
 }
 
@@ -94,7 +99,7 @@ function claudeCallsThenAnswers(toolName: string, args: unknown, answer: string)
 
 describe('repository writes need write access', () => {
   it('refuses a pull request for a user with read access: nothing is written and the user sees why', async () => {
-    const github = new RecordingGithub({ 'acme/api slack:U1': 'read' });
+    const github = new RecordingGithub({ 'acme/api ana': 'read' });
     const agent = await makeAgent(testConfig({ default: 'anthropic:claude-sonnet-4-6' }), { store, github });
     const bodies = claudeCallsThenAnswers('open_pull_request', PR_ARGS, 'I could not open the pull request.');
     const event = testEvent(
@@ -103,9 +108,10 @@ describe('repository writes need write access', () => {
     );
     const outcome = await chat(store, agent, event);
 
-    expect(github.calls.map((c) => c.method)).toEqual(['permissionOf']);
+    // The linked login's permission was asked; nothing else.
+    expect(github.calls).toEqual([{ method: 'permissionOf', args: ['acme/api', 'ana'] }]);
     expect(outcome.messages).toEqual([
-      '_open_pull_request refused: you need write access to acme/api to change it; you have read access._\n\nI could not open the pull request.',
+      '_open_pull_request refused: You need write access to acme/api on GitHub for this (yours: read access)._\n\nI could not open the pull request.',
     ]);
     // The model heard the same reason, as an error result for its call.
     const last = (bodies[1]?.messages as Array<{ content: unknown }>).at(-1);
@@ -113,7 +119,7 @@ describe('repository writes need write access', () => {
       {
         type: 'tool_result',
         tool_use_id: 'toolu_pr',
-        content: expect.stringContaining('Refused: you need write access to acme/api'),
+        content: expect.stringContaining('Refused: You need write access to acme/api on GitHub'),
         is_error: true,
       },
     ]);
@@ -131,7 +137,7 @@ describe('repository writes need write access', () => {
   });
 
   it('opens the pull request for a user with write access and audits it', async () => {
-    const github = new RecordingGithub({ 'acme/api slack:U2': 'write' });
+    const github = new RecordingGithub({ 'acme/api bo': 'write' });
     const agent = await makeAgent(testConfig({ default: 'anthropic:claude-sonnet-4-6' }), { store, github });
     claudeCallsThenAnswers('open_pull_request', PR_ARGS, 'Opened #7.');
     const outcome = await chat(
@@ -139,7 +145,9 @@ describe('repository writes need write access', () => {
       agent,
       testEvent('open a PR fixing the typo', { threadId: 'pr-ok', userId: 'U2' }),
     );
-    expect(outcome.messages).toEqual(['Opened #7.']);
+    expect(outcome.messages).toEqual([
+      '_open_pull_request: opened pull request #7: https://github.com/acme/api/pull/7_\n\nOpened #7.',
+    ]);
     const opened = github.calls.find((c) => c.method === 'openPullRequest');
     expect(opened?.args[0]).toMatchObject({
       repo: 'acme/api',
@@ -151,7 +159,7 @@ describe('repository writes need write access', () => {
   });
 
   it('does not offer tools outside the profile: `ask reviewer` has no open_pull_request', async () => {
-    const github = new RecordingGithub({ 'acme/api slack:U2': 'admin' });
+    const github = new RecordingGithub({ 'acme/api bo': 'admin' });
     const agent = await makeAgent(testConfig({ default: 'anthropic:claude-sonnet-4-6' }), { store, github });
     const bodies = claudeCallsThenAnswers('open_pull_request', PR_ARGS, 'Reviewers do not open PRs.');
     const outcome = await chat(
@@ -216,7 +224,7 @@ describe('tool arguments are validated before anything runs', () => {
   });
 
   it('answers arguments that are not even JSON the same way (Claude)', async () => {
-    const github = new RecordingGithub({ 'acme/api slack:U1': 'admin' });
+    const github = new RecordingGithub({ 'acme/api ana': 'admin' });
     const agent = await makeAgent(testConfig({ default: 'anthropic:claude-sonnet-4-6' }), { store, github });
     const bodies: Array<Record<string, unknown>> = [];
     const broken =

@@ -1,7 +1,8 @@
 /**
- * Streamed tool calls from both providers running real code in the Docker sandbox. The model APIs
- * are a loopback server speaking their SSE formats (this file cannot load nock: its interceptor
- * breaks Docker's attach stream).
+ * Streamed tool calls from both providers running real code in the Docker sandbox, as far as the
+ * policy lets them (members; only in models.codeRun's channels and users when it lists any). The
+ * model APIs are a loopback server speaking their SSE formats (this file cannot load nock: its
+ * interceptor breaks Docker's attach stream).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxRunner } from '../../src/runners/index.js';
@@ -138,13 +139,51 @@ describe('streamed tool calls run code in the sandbox', () => {
       }),
     );
     expect(outcome.messages[0]).toContain(
-      'run_code refused: running code is not enabled for you in this channel',
+      'run_code refused: The assistant does not run code in this channel; use `run <lang>` yourself, or an operator can add the channel to models.codeRun._',
     );
     expect(outcome.messages[0]).toContain('I am not allowed to run code here.');
     const result = JSON.stringify((server.requests[1]?.body.messages as unknown[]).at(-1));
-    expect(result).toContain('Refused: running code is not enabled');
+    expect(result).toContain('Refused: The assistant does not run code in this channel');
     const audit = await store.listAudit({ action: 'tool.run_code' });
     expect(audit).toHaveLength(before + 1);
     expect(audit[0]).toMatchObject({ actor: 'slack:U1', outcome: 'denied' });
+  });
+
+  it('with models.codeRun empty, runs code for any member, and never for a guest', async () => {
+    const config = testConfig({
+      default: 'anthropic:claude-sonnet-4-6',
+      codeRun: { channels: [], users: [] },
+    });
+    const agent = await makeAgent(config, { store, codeRunner: runner, baseURLs: { anthropic: server.url } });
+    await store.setRole({ platform: 'slack', workspaceId: 'T1' }, 'U-guest', 'guest', 'slack:U-admin');
+
+    server.requests.length = 0;
+    server.reply(
+      anthropic.callTool('toolu_03', 'run_code', { language: 'python', code: 'print(3 * 3)' }),
+      anthropic.answer(['It printed 9.']),
+    );
+    const member = await chat(
+      store,
+      agent,
+      testEvent('what is 3*3?', { threadId: 'tool-member', userId: 'U7' }),
+    );
+    expect(member.messages).toEqual(['It printed 9.']);
+    expect(JSON.stringify((server.requests[1]?.body.messages as unknown[]).at(-1))).toMatch(/stdout:\\n9\\n/);
+
+    server.requests.length = 0;
+    server.reply(
+      anthropic.callTool('toolu_04', 'run_code', { language: 'python', code: 'print(4)' }),
+      anthropic.answer(['Guests cannot run code.']),
+    );
+    const guest = await chat(
+      store,
+      agent,
+      testEvent('what does print(4) show?', { threadId: 'tool-guest', userId: 'U-guest' }),
+    );
+    expect(guest.messages[0]).toContain(
+      'run_code refused: You need the member role in this workspace to run code (yours: guest); a workspace admin can grant it with `role @you member`._',
+    );
+    const audit = await store.listAudit({ action: 'policy.run', actor: 'slack:U-guest' });
+    expect(audit[0]).toMatchObject({ outcome: 'denied', detail: { missing: 'role' } });
   });
 });

@@ -20,17 +20,23 @@ import {
   createWorker,
   listen,
 } from '../../src/bots/index.js';
-import { type Config, createLogger, loadConfig } from '../../src/core/index.js';
+import {
+  accessSettingsOf,
+  type Config,
+  createAccess,
+  createLogger,
+  loadConfig,
+} from '../../src/core/index.js';
 import {
   createGitHubAccess,
-  createGitHubActionGate,
+  createGitHubToolPort,
   createGitHubWork,
   type Reviewer,
   sinkClientFor,
   type WorkspaceAgent,
 } from '../../src/github/index.js';
 import type { SandboxRunnerOptions } from '../../src/runners/index.js';
-import type { Store, TaskRecord } from '../../src/store/index.js';
+import { accessPortsOf, type Store, type TaskRecord } from '../../src/store/index.js';
 import { ensureSandboxImage, testDocker, testRunner } from '../runners/helpers.js';
 import { type GitHubStandIn, githubStandIn } from '../support/platforms/index.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
@@ -46,8 +52,6 @@ export interface GitHubHarnessOptions {
   agent?: () => WorkspaceAgent | undefined;
   /** The model that reviews a pull request, asked at each task (undefined: none is configured). */
   reviewer?: () => Reviewer | undefined;
-  /** Wires in the action gate `deckhand start` wires in: `run` and `cancel` need write access. */
-  actionGate?: boolean;
   /** Over the test runner's options (warm pool 0, no reaper), e.g. other limits. */
   runner?: Partial<SandboxRunnerOptions>;
 }
@@ -172,6 +176,16 @@ async function start(
     githubClientFor: (event) => sinkClientFor(access, event.workspaceId),
     retry: { sleep: async () => {} },
   });
+  // The policy `deckhand start` wires in: on GitHub a role is the repository permission.
+  const policy = createAccess(
+    {
+      ...accessPortsOf(store),
+      permissionOf: (repo, login, at) =>
+        createGitHubToolPort({ access, settings: config.github }).permissionOf(repo, login, at),
+    },
+    accessSettingsOf(config),
+    logger,
+  );
   const pipeline = createPipeline(store);
   const worker = createWorker({
     store,
@@ -189,6 +203,7 @@ async function start(
         runner,
         store,
         logger,
+        policy,
         // Getters: each test decides whether a model is there.
         get agent() {
           return options.agent?.();
@@ -197,7 +212,7 @@ async function start(
           return options.reviewer?.();
         },
       }),
-      actionGate: options.actionGate ? createGitHubActionGate({ access, store, logger }) : undefined,
+      access: policy,
     }),
   });
   worker.start();

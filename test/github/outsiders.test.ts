@@ -3,7 +3,7 @@
  * replayed signed body does, against the real HTTP app, store, worker, router and Docker sandbox,
  * with the action gate `deckhand start` wires in. GitHub's REST API is a loopback stand-in.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type GitHubHarness, startGitHubHarness } from './harness.js';
 
 let harness: GitHubHarness;
@@ -11,7 +11,7 @@ let harness: GitHubHarness;
 let comments: string[] = [];
 
 beforeAll(async () => {
-  harness = await startGitHubHarness({ actionGate: true });
+  harness = await startGitHubHarness();
 }, 300_000);
 
 afterAll(async () => {
@@ -45,16 +45,33 @@ describe('run and cancel from a GitHub comment', () => {
     ]);
     expect(comments.join('\n')).not.toContain('ran as');
     const audit = await harness.store.listAudit({ actor: 'github:reader' });
-    expect(audit[0]).toMatchObject({ action: 'github.run', outcome: 'denied' });
+    expect(audit[0]).toMatchObject({ action: 'policy.run', outcome: 'denied', workspace: 'github:4242' });
   }, 60_000);
 
-  it('refuses `cancel` from someone with read access', async () => {
-    githubApi('reader', 'triage');
-    await answered('reader', '@deckhand cancel');
-    expect(comments).toEqual([
-      expect.stringContaining('Sorry @reader, I only `cancel` for people with write access'),
-    ]);
-  }, 60_000);
+  it("refuses a reader's `cancel` of a writer's running task; the writer may cancel their own", async () => {
+    githubApi('writer', 'write');
+    harness.permission('reader', 'read');
+    const slow = await harness.deliver(
+      'issue_comment',
+      harness.issueComment('@deckhand run bash\n```bash\nsleep 30\n```', { user: 'writer' }),
+    );
+    await vi.waitFor(async () => expect((await harness.store.getTask(slow.task))?.status).toBe('running'), {
+      timeout: 20_000,
+      interval: 100,
+    });
+    await answered('reader', `@deckhand cancel ${slow.task}`);
+    expect(comments.join('\n')).toContain(
+      "Sorry @reader, I only cancel other people's tasks for people with admin access to Codertocat/Hello-World (yours: read).",
+    );
+    expect((await harness.store.getTask(slow.task))?.status).toBe('running');
+    harness.permission('writer', 'write');
+    await answered('writer', `@deckhand cancel ${slow.task}`);
+    expect(comments.join('\n')).toContain(`Cancelled task ${slow.task}.`);
+    await vi.waitFor(async () => expect((await harness.store.getTask(slow.task))?.status).toBe('cancelled'), {
+      timeout: 20_000,
+      interval: 100,
+    });
+  }, 90_000);
 
   it('runs code for someone with write access and posts the output', async () => {
     githubApi('writer', 'write');

@@ -395,19 +395,19 @@ describe('who may ask and what happens without a model', () => {
       comment(FIX.replace('teh', 'the'), { user: 'mallory' }),
     );
     const task = await harness.finished(ack.task);
-    expect(resultOf(task)).toEqual({ outcome: 'refused', role: 'read' });
+    expect(resultOf(task)).toEqual({ outcome: 'refused' });
     expect(calls.comments).toEqual([
       {
         issue: 1,
         body: expect.stringContaining(
-          'Sorry @mallory, I only make changes in Codertocat/Hello-World for people with write access to it. A maintainer can ask me instead.',
+          'Sorry @mallory, I only change repositories for people with write access to Codertocat/Hello-World (yours: read).',
         ),
       },
     ]);
     expect(calls.edits).toEqual([]);
     expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
     const audit = await harness.store.listAudit({ actor: 'github:mallory' });
-    expect(audit[0]).toMatchObject({ action: 'github.change', outcome: 'denied' });
+    expect(audit[0]).toMatchObject({ action: 'policy.repo.write', outcome: 'denied', target: REPO });
   }, 60_000);
 
   it('does not push to a pull request it did not open', async () => {

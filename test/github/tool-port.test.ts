@@ -76,14 +76,19 @@ describe("the agent's repository tools over GitHub", () => {
     );
   });
 
-  it("knows a GitHub user's role and gives chat users without a linked identity none", async () => {
+  it("asks GitHub for a login's role on the repository, and answers none for a login GitHub does not know there", async () => {
     nock(API)
       .get('/repos/acme/widgets/collaborators/octocat/permission')
-      .reply(200, { permission: 'write', role_name: 'maintain' });
-    expect(
-      await port.permissionOf('acme/widgets', { platform: 'github', workspaceId: '1', userId: 'octocat' }),
-    ).toBe('maintain');
-    expect(await port.permissionOf('acme/widgets', slackUser)).toBe('none');
+      .reply(200, { permission: 'write', role_name: 'maintain' })
+      .get('/repos/acme/widgets/collaborators/stranger/permission')
+      .reply(404, { message: 'Not Found' })
+      .get('/repos/acme/widgets/collaborators/odd/permission')
+      .reply(200, { permission: 'custom-thing' });
+    // The login a Slack user linked is asked about like any other: the port does not care where the asker came from.
+    expect(await port.permissionOf('acme/widgets', 'octocat')).toBe('maintain');
+    expect(await port.permissionOf('acme/widgets', 'stranger')).toBe('none');
+    expect(await port.permissionOf('acme/widgets', 'odd')).toBe('none');
+    expect(nock.isDone()).toBe(true);
   });
 
   it('opens a pull request from file changes: branch pushed as the bot, one PR', async () => {

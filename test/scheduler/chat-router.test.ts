@@ -37,6 +37,8 @@ function slackEvent(text: string, n: number): NormalizedEvent {
   };
 }
 
+const WORKSPACE = { platform: 'slack', workspaceId: 'T100' } as const;
+
 describe('a digest created in a Slack channel', () => {
   it('is added by the `digest` command and later posted into that channel', async () => {
     const sink = new MemorySink();
@@ -51,6 +53,11 @@ describe('a digest created in a Slack channel', () => {
       return sink.messages.at(-1) ?? '';
     };
 
+    // A digest reads only repositories connected to the workspace.
+    expect(await say('digest add daily 09:00 Europe/Berlin repos=org/a,org/b', 1)).toBe(
+      'org/a, org/b are not connected to this workspace; a workspace admin can connect them with `repos connect org/a`.',
+    );
+    for (const repo of ['org/a', 'org/b']) await store.connectRepo(WORKSPACE, repo, 'slack:U-ADMIN');
     expect(await say('digest add daily 09:00 Europe/Berlin repos=org/a,org/b', 1)).toMatch(
       /^Digest "daily-0900" added: `0 9 \* \* \*` Europe\/Berlin, for org\/a, org\/b, posted in this channel\./,
     );

@@ -104,7 +104,17 @@ export function openPullRequestTool(port: GithubToolPort): Tool {
           .max(100),
       })
       .strict(),
-    target: (a) => ({ target: `${a.repo}#${a.branch}`, repo: a.repo }),
+    target: (a) => ({
+      target: `${a.repo}#${a.branch}`,
+      repo: a.repo,
+      summary: [
+        `open a pull request on ${a.repo}: branch ${a.branch} into ${a.base ?? 'the default branch'}`,
+        `title: ${a.title}`,
+        ...a.changes.map((c) =>
+          c.content === null ? `delete ${c.path}` : `write ${c.path} (${c.content.split('\n').length} lines)`,
+        ),
+      ].join('\n'),
+    }),
     async run(a, ctx) {
       const pr = await port.openPullRequest({
         repo: a.repo,

@@ -3,7 +3,7 @@
  * integrator passes implementations to orchestratorFromConfig. A tool is offered only when its port is.
  */
 
-/** Who is asking, as the platform knows them; the port maps a chat user to a GitHub login. */
+/** Who is asking, as the platform knows them (named in commits and pull requests). */
 export interface ToolActor {
   platform: string;
   workspaceId: string;
@@ -33,8 +33,11 @@ export interface GithubToolPort {
     actor: ToolActor;
   }): Promise<{ url: string; number: number }>;
   activity(repo: string, sinceIso: string): Promise<string>;
-  /** The actor's permission on the repository; 'none' when unknown or unlinked. */
-  permissionOf(repo: string, actor: ToolActor): Promise<RepoPermission>;
+  /**
+   * A GitHub login's permission on the repository (the login a chat account is linked to, or a
+   * GitHub actor's own), asked with Deckhand's GitHub client; 'none' when GitHub does not know it there.
+   */
+  permissionOf(repo: string, login: string, installationId?: string): Promise<RepoPermission>;
 }
 
 export interface ScheduleSummary {

@@ -18,7 +18,7 @@ export function runCodeTool(runner: CodeRunner): Tool {
     category: 'code',
     mutates: true,
     schema: runCodeSchema,
-    target: (args) => ({ target: `sandbox:${args.language}` }),
+    target: (args) => ({ target: `sandbox:${args.language}`, summary: `run ${args.language}\n${args.code}` }),
     async run(args, ctx) {
       const result = await runner.run({ lang: args.language, code: args.code, taskId: ctx.taskId });
       const flags = [

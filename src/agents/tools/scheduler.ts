@@ -22,7 +22,7 @@ export function schedulerTools(port: SchedulerToolPort): Tool[] {
             .max(20),
         })
         .strict(),
-      target: (a) => ({ target: `schedule:${a.name}` }),
+      target: (a) => ({ target: `schedule:${a.name}`, repos: a.repos }),
       async run(a, ctx) {
         const saved = await port.scheduleDigest({
           name: a.name,

@@ -34,6 +34,10 @@ export interface PreparedCall {
   target: string;
   /** The repository a repo tool acts on, for the permission check. */
   repo?: string;
+  /** What will happen, shown to an approver before the click (the code; the repository, branch and files). */
+  summary?: string;
+  /** Every repository a digest covers: each must be connected to the workspace. */
+  repos?: string[];
   run(ctx: ToolContext): Promise<ToolOutput>;
 }
 
@@ -55,7 +59,7 @@ export interface ToolDefinition<S extends z.ZodType> {
   category: ToolCategory;
   mutates: boolean;
   schema: S;
-  target(args: z.infer<S>): { target: string; repo?: string };
+  target(args: z.infer<S>): { target: string; repo?: string; repos?: string[]; summary?: string };
   run(args: z.infer<S>, ctx: ToolContext): Promise<ToolOutput>;
 }
 

@@ -9,7 +9,10 @@ import { z } from 'zod';
 import { DeckhandError, type Logger } from '../../core/index.js';
 import type { InstallationRecord, Store } from '../../store/index.js';
 
-type InstallationsRepo = Pick<Store, 'saveInstallation' | 'findInstallation' | 'deleteInstallation'>;
+type InstallationsRepo = Pick<
+  Store,
+  'saveInstallation' | 'findInstallation' | 'deleteInstallation' | 'listRoles' | 'setRole'
+>;
 
 const named = z.object({ id: z.string().min(1), name: z.string().optional() });
 
@@ -82,6 +85,19 @@ function keyOf(query: InstallationQuery<boolean>): { teamId?: string; enterprise
   };
 }
 
+/** The first person to install Deckhand in a workspace owns it there (until someone is made owner). */
+async function firstInstallerOwns(
+  store: InstallationsRepo,
+  teamId: string | undefined,
+  userId: string | undefined,
+): Promise<void> {
+  if (!teamId || !userId) return;
+  const workspace = { platform: 'slack' as const, workspaceId: teamId };
+  const roles = await store.listRoles(workspace);
+  if (roles.some((grant) => grant.role === 'owner')) return;
+  await store.setRole(workspace, userId, 'owner', 'slack:install');
+}
+
 /** `@slack/oauth`'s InstallationStore, backed by the installations repository. */
 export function createSlackInstallationStore(store: InstallationsRepo): InstallationStore {
   return {
@@ -116,6 +132,11 @@ export function createSlackInstallationStore(store: InstallationsRepo): Installa
           ...(installation.enterpriseUrl ? { enterpriseUrl: installation.enterpriseUrl } : {}),
         },
       });
+      await firstInstallerOwns(
+        store,
+        enterpriseWide ? undefined : installation.team?.id,
+        installation.user?.id,
+      );
     },
 
     async fetchInstallation(query) {

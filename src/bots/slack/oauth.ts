@@ -50,7 +50,10 @@ export interface SlackOAuthOptions {
   clientId: string;
   clientSecret: string;
   stateSecret: string;
-  store: Pick<Store, 'saveInstallation' | 'findInstallation' | 'deleteInstallation'>;
+  store: Pick<
+    Store,
+    'saveInstallation' | 'findInstallation' | 'deleteInstallation' | 'listRoles' | 'setRole'
+  >;
   logger: Logger;
   /** The public URL of /slack/oauth_redirect, when the app lists more than one. */
   redirectUri?: string | undefined;

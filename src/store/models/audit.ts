@@ -2,7 +2,7 @@
 import { Schema } from 'mongoose';
 import { PLATFORMS } from './platform.js';
 
-export const AUDIT_OUTCOMES = ['allowed', 'denied', 'succeeded', 'failed'] as const;
+export const AUDIT_OUTCOMES = ['allowed', 'denied', 'succeeded', 'failed', 'approved', 'expired'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** `<platform>:<workspaceId>`, e.g. `slack:T1`, `github:12345`. */

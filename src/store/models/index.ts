@@ -1,12 +1,21 @@
 import type { Connection, Model } from 'mongoose';
 import { type AdminSessionDoc, adminSessionSchema } from './admin-session.js';
+import {
+  type ApprovalDecisionDoc,
+  type ApprovalDoc,
+  approvalDecisionSchema,
+  approvalSchema,
+} from './approval.js';
 import { type AuditEntryDoc, auditEntrySchema } from './audit.js';
 import { type BotThreadDoc, botThreadSchema } from './bot-thread.js';
 import { type ConversationDoc, conversationSchema } from './conversation.js';
 import { type DeliveryDoc, deliverySchema } from './delivery.js';
 import { type DigestRunDoc, digestRunSchema } from './digest-run.js';
 import { type InstallationDoc, installationSchema } from './installation.js';
+import { type MembershipDoc, membershipSchema } from './membership.js';
 import { type MessageDoc, messageSchema } from './message.js';
+import { type PersonLinkDoc, personLinkSchema } from './person-link.js';
+import { type RepoConnectionDoc, repoConnectionSchema } from './repo-connection.js';
 import { type RunDoc, runSchema } from './run.js';
 import { type ScheduleDoc, scheduleSchema } from './schedule.js';
 import { type TaskDoc, taskSchema } from './task.js';
@@ -31,6 +40,11 @@ export interface Models {
   AuditEntry: Model<AuditEntryDoc>;
   DigestRun: Model<DigestRunDoc>;
   AdminSession: Model<AdminSessionDoc>;
+  PersonLink: Model<PersonLinkDoc>;
+  Membership: Model<MembershipDoc>;
+  RepoConnection: Model<RepoConnectionDoc>;
+  Approval: Model<ApprovalDoc>;
+  ApprovalDecision: Model<ApprovalDecisionDoc>;
 }
 
 export function registerModels(connection: Connection): Models {
@@ -50,6 +64,11 @@ export function registerModels(connection: Connection): Models {
     AuditEntry: connection.model<AuditEntryDoc>('AuditEntry', auditEntrySchema),
     DigestRun: connection.model<DigestRunDoc>('DigestRun', digestRunSchema),
     AdminSession: connection.model<AdminSessionDoc>('AdminSession', adminSessionSchema),
+    PersonLink: connection.model<PersonLinkDoc>('PersonLink', personLinkSchema),
+    Membership: connection.model<MembershipDoc>('Membership', membershipSchema),
+    RepoConnection: connection.model<RepoConnectionDoc>('RepoConnection', repoConnectionSchema),
+    Approval: connection.model<ApprovalDoc>('Approval', approvalSchema),
+    ApprovalDecision: connection.model<ApprovalDecisionDoc>('ApprovalDecision', approvalDecisionSchema),
   };
 }
 
@@ -59,8 +78,11 @@ export type { ConversationDoc } from './conversation.js';
 export type { DeliveryDoc } from './delivery.js';
 export type { DigestRunDoc, DigestRunStatus } from './digest-run.js';
 export type { InstallationDoc } from './installation.js';
+export { type MembershipDoc, WORKSPACE_ROLES, type WorkspaceRole } from './membership.js';
 export type { MessageDoc, MessageRole, ToolCallRecord, ToolResultRecord } from './message.js';
+export type { PersonLinkDoc } from './person-link.js';
 export { PLATFORMS, type Platform } from './platform.js';
+export type { RepoConnectionDoc } from './repo-connection.js';
 export type { RunDoc, RunStatus } from './run.js';
 export type { ScheduleDoc } from './schedule.js';
 export type { TaskDoc, TaskLink, TaskSource } from './task.js';

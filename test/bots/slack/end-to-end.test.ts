@@ -198,7 +198,7 @@ describe('Slack end to end', () => {
     });
   });
 
-  it('stops a running program when someone in the thread says cancel; the Cancel button goes away', async () => {
+  it('stops a running program when its owner says cancel in the thread; the Cancel button goes away', async () => {
     const thread = '1736940000.000777';
     const longRun = envelope('Ev0LONG1', {
       type: 'app_mention',
@@ -215,7 +215,7 @@ describe('Slack end to end', () => {
     const running = slackCalls().find((call) => call.method === 'chat.postMessage');
     expect(JSON.stringify(running?.body.blocks)).toContain('cancel ');
 
-    // Its id is public (it is on the button); from another channel it cancels nothing.
+    // Its id is public (it is on the button); someone else, a member, cancels nothing with it.
     const longTask = await harness.store.models.Task.findOne({ 'source.eventId': 'Ev0LONG1' }).lean();
     const elsewhere = envelope('Ev0CANCEL0', {
       type: 'app_mention',
@@ -232,12 +232,14 @@ describe('Slack end to end', () => {
     const refused = slackCalls().find(
       (call) => call.method === 'chat.postMessage' && call.body.channel === 'C0OTHER',
     );
-    expect(refused?.body.text).toBe('Nothing to cancel in this thread.');
+    expect(refused?.body.text).toBe(
+      "You need the admin role in this workspace to cancel other people's tasks (yours: member); a workspace admin can grant it with `role @you admin`.",
+    );
     expect((await harness.store.models.Task.findById(longTask?._id).lean())?.status).toBe('running');
 
     const cancel = envelope('Ev0CANCEL1', {
       type: 'app_mention',
-      user: 'U0BOB',
+      user: 'U0ALICE',
       text: `<@${BOT}> cancel`,
       ts: '1736942402.000100',
       thread_ts: thread,

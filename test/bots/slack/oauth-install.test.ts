@@ -164,6 +164,8 @@ describe('Slack install pages', () => {
     expect(atRest?.botToken).toMatch(/^enc:v2:/);
     expect(atRest?.refreshToken).toMatch(/^enc:v2:/);
     expect(JSON.stringify(atRest)).not.toContain('xoxe');
+    // The first person to install Deckhand in the workspace owns it there.
+    expect(await store.roleOf({ platform: 'slack', workspaceId: 'T0TEAMA' }, 'U0ADMIN')).toBe('owner');
 
     // The same callback again (a replay, even with the cookie) is refused before Slack is asked.
     slack.calls.length = 0;

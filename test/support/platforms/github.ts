@@ -107,3 +107,76 @@ export function answerGitHubActivity(
   if (tail === 'commits') return ok(data.commits ?? []);
   return { status: 404, body: NOT_FOUND };
 }
+
+/** The user token the device-flow stand-in hands out (a test checks it went only to GET /user). */
+export const DEVICE_FLOW_TOKEN = 'ghu_standInUserToken0000000000000000';
+
+/**
+ * GitHub's device flow on the stand-in: POST /login/device/code, then POST
+ * /login/oauth/access_token answering `authorization_pending` `pendingPolls` times before the
+ * token (or `access_denied` / `expired_token`), and GET /user answering `login`/`id` for that token
+ * only. Returns the requests seen, in order, so a test can check where the token went.
+ */
+export function answerDeviceFlow(
+  standIn: GitHubStandIn,
+  options: {
+    login: string;
+    id: number;
+    pendingPolls?: number;
+    outcome?: 'ok' | 'denied' | 'expired';
+    interval?: number;
+  },
+): StandInRequest[] {
+  const { login, id, pendingPolls = 1, outcome = 'ok', interval = 1 } = options;
+  const seen: StandInRequest[] = [];
+  standIn.route(
+    'POST',
+    '/login/device/code',
+    200,
+    (req) => {
+      seen.push(req);
+      return {
+        device_code: 'device-code-1',
+        user_code: 'WDJB-MJHT',
+        verification_uri: `${standIn.url}/login/device`,
+        expires_in: 900,
+        interval,
+      };
+    },
+    true,
+  );
+  let polls = 0;
+  standIn.route(
+    'POST',
+    '/login/oauth/access_token',
+    200,
+    (req) => {
+      seen.push(req);
+      polls += 1;
+      if (polls <= pendingPolls) {
+        return { error: 'authorization_pending', error_description: 'pending', error_uri: 'https://docs' };
+      }
+      if (outcome === 'denied') return { error: 'access_denied', error_description: 'denied', error_uri: '' };
+      if (outcome === 'expired')
+        return { error: 'expired_token', error_description: 'expired', error_uri: '' };
+      return { access_token: DEVICE_FLOW_TOKEN, token_type: 'bearer', scope: '' };
+    },
+    true,
+  );
+  standIn.route(
+    'GET',
+    '/user',
+    200,
+    (req) => {
+      seen.push(req);
+      const authorization = String(req.headers.authorization ?? '').toLowerCase();
+      const expected = `bearer ${DEVICE_FLOW_TOKEN}`.toLowerCase();
+      if (authorization !== expected && authorization !== `token ${DEVICE_FLOW_TOKEN}`.toLowerCase()) {
+        return { message: 'Bad credentials' };
+      }
+      return { login, id };
+    },
+    true,
+  );
+  return seen;
+}
