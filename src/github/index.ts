@@ -10,7 +10,6 @@ export {
 } from './change.js';
 export * from './checklist.js';
 export * from './detect-tests.js';
-export * from './gate.js';
 export * from './link.js';
 export * from './parse.js';
 export * from './permission.js';

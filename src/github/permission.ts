@@ -1,13 +1,10 @@
 /**
- * Who may make Deckhand write to a repository: people with write, maintain or admin access, as
- * GET /repos/{owner}/{repo}/collaborators/{username}/permission says. Asked before anything that
- * writes (branches, commits, pull requests, reviews); everyone else gets a polite refusal.
+ * A GitHub login's role on a repository, as GET /repos/{owner}/{repo}/collaborators/{username}/permission
+ * says: the fact the one policy (src/core/policy.ts) decides GitHub actions and repository tools from.
  */
 import { z } from 'zod';
 import { DeckhandError } from '../core/index.js';
 import type { GitHubOctokitClient } from './access.js';
-
-const WRITE_ROLES = new Set(['admin', 'maintain', 'write']);
 
 const permissionSchema = z.object({
   // `permission` is the legacy level (admin, write, read, none); `role_name` also knows maintain/triage.
@@ -39,12 +36,4 @@ export async function repositoryRole(
     if ((error as { status?: unknown }).status === 404) return 'none';
     throw error;
   }
-}
-
-export function mayWrite(role: string): boolean {
-  return WRITE_ROLES.has(role);
-}
-
-export function refusalText(username: string, repo: string): string {
-  return `Sorry @${username}, I only make changes in ${repo} for people with write access to it. A maintainer can ask me instead.`;
 }

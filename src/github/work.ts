@@ -1,7 +1,8 @@
 /**
- * The GitHub task handler the command router calls for a mention that is not a command: checks the
- * author may write to the repository, then reviews the pull request or makes the change as a pull
- * request. Everything the user sees goes into the tracking comment (the event's ReplySink).
+ * The GitHub task handler the command router calls for a mention that is not a command: asks the
+ * one policy whether the author may write to the repository, then reviews the pull request or makes
+ * the change as a pull request. Everything the user sees goes into the tracking comment (the event's
+ * ReplySink).
  */
 import {
   type Access,
@@ -15,8 +16,6 @@ import {
 import type { Store } from '../store/index.js';
 import type { GitHubAccess } from './access.js';
 import { botLoginOf, type CodeRunner, makeChange } from './change.js';
-import { requesterRole } from './gate.js';
-import { mayWrite, refusalText } from './permission.js';
 import type { Reviewer, WorkspaceAgent } from './ports.js';
 import { type GitHubRequest, readRequest } from './request.js';
 import { reviewPullRequest } from './review.js';
@@ -32,11 +31,8 @@ export interface GitHubWorkDeps {
   reviewer?: Reviewer | undefined;
   store?: Pick<Store, 'recordAudit'> | undefined;
   logger?: Logger | undefined;
-  /**
-   * The one policy (`deckhand start` wires it): a change or review is `repo.write` for the author.
-   * Without it, the author's write access is checked here as before.
-   */
-  policy?: Access | undefined;
+  /** The one policy: a change or review is `repo.write` for its author (on GitHub: write access). */
+  policy: Access;
   /** Where a change the policy wants approved waits (`access.approvals['repo.write']`). */
   approvals?: { port: ApprovalPort; timeoutMs: number } | undefined;
 }
@@ -61,33 +57,10 @@ export function noModelForChangesText(bot: string): string {
 export const NO_MODEL_FOR_REVIEW_TEXT =
   'I can’t review yet: no model is configured here. Set `ANTHROPIC_API_KEY` (or `OPENAI_API_KEY`, or `OPENAI_BASE_URL` for a compatible endpoint) and restart Deckhand.';
 
-/** Refuses in the tracking comment, with an audit entry, when the author may not write. */
-async function legacyWriteCheck(
-  deps: GitHubWorkDeps,
-  event: NormalizedEvent,
-  sink: ReplySink,
-  request: GitHubRequest,
-): Promise<{ outcome: string; role?: string }> {
-  const { role } = await requesterRole(deps.access, event);
-  if (mayWrite(role)) return { outcome: 'allowed' };
-  deps.logger?.info({ repo: request.fullName, user: request.requester, role }, 'refused: no write access');
-  await sink.post(refusalText(request.requester, request.fullName));
-  await deps.store
-    ?.recordAudit({
-      actor: `github:${request.requester}`,
-      action: `github.${request.intent}`,
-      target: `${request.fullName}#${request.number}`,
-      outcome: 'denied',
-      detail: { role },
-    })
-    .catch((error: unknown) => deps.logger?.warn({ err: error }, 'could not record the audit entry'));
-  return { outcome: 'refused', role };
-}
-
 /**
  * A change or review is `repo.write` for its author, decided by the one policy (on GitHub: write
  * access to the repository); when the policy asks for an approval, the change waits for it here,
- * before anything is cloned. Without a policy (older wiring), GitHub's permission API decides.
+ * before anything is cloned.
  */
 async function mayProceed(
   deps: GitHubWorkDeps,
@@ -96,7 +69,6 @@ async function mayProceed(
   ctx: GitHubWorkContext,
   request: GitHubRequest,
 ): Promise<{ outcome: string; role?: string }> {
-  if (!deps.policy) return legacyWriteCheck(deps, event, sink, request);
   const decision = await deps.policy.check(event, 'repo.write', { repo: request.fullName });
   if (!decision.allowed) {
     await sink.post(decision.reason);
