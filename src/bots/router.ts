@@ -202,6 +202,66 @@ async function cancelTask(
   return `Cancelled task ${target.id}.`;
 }
 
+/** `status`: what the workers are doing, and this workspace's model usage this month. */
+async function statusText(store: Store, event: NormalizedEvent): Promise<string> {
+  const [queued, running] = await Promise.all([
+    store.countTasks({ status: 'queued' }),
+    store.countTasks({ status: 'running' }),
+  ]);
+  // This task itself is running; do not count it.
+  const tasksLine = `Working on ${Math.max(0, running - 1)} other task(s); ${queued} waiting.`;
+  // Model usage of this workspace since the start of the month (UTC), from the stored model calls.
+  const now = new Date();
+  const usage = await store.usageSummary({
+    workspaceKey: `${event.platform}:${event.workspaceId}`,
+    since: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
+  });
+  const usageLine = `Model usage this month: ${usage.modelCalls} call(s), ${usage.tokensIn} tokens in, ${usage.tokensOut} out, $${usage.costUsd.toFixed(2)}.`;
+  return `${tasksLine}\n${usageLine}`;
+}
+
+interface CommandTurn {
+  event: NormalizedEvent;
+  sink: ReplySink;
+  task: TaskRecord;
+  ctx: TaskContext;
+  conversationId: string;
+  say: (text: string) => Promise<{ reply: string }>;
+}
+
+/**
+ * `run <lang>`: the policy first (a refusal is one line), then, when the policy wants it, an
+ * approval showing the code (denied or timed out: nothing runs), then the sandbox.
+ */
+async function runCommand(
+  deps: RouterDeps & { access: Access },
+  turn: CommandTurn,
+  command: { lang: string; code: string },
+): Promise<Record<string, unknown>> {
+  const { event, sink, task, ctx, say } = turn;
+  const decision = await deps.access.check(event, 'run');
+  if (!decision.allowed) return { ...(await say(decision.reason)), refused: 'run' };
+  if (!deps.codeRunner) return say(NO_SANDBOX_TEXT);
+  if (decision.approvalBy) {
+    const outcome = await awaitApproval(deps.store, {
+      event,
+      sink,
+      taskId: task.id,
+      action: 'run',
+      approverRole: decision.approvalBy,
+      summary: `run ${command.lang}\n${command.code}`,
+      timeoutMs: deps.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+      signal: ctx.signal,
+    });
+    if (outcome.verdict !== 'approved') return { approval: outcome.verdict };
+  }
+  const { codeRunner } = deps;
+  const run = { event, sink, taskId: task.id, signal: ctx.signal };
+  const { text, exitCode } = await runCode({ ...deps, codeRunner }, run, command);
+  await deps.store.appendMessage(turn.conversationId, { role: 'assistant', text });
+  return { reply: text, exitCode };
+}
+
 export function createEventHandler(deps: RouterDeps): TaskHandler {
   const { store } = deps;
   const access = deps.access ?? createAccess(accessPortsOf(store), defaultAccessSettings(), deps.logger);
@@ -245,22 +305,8 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
       }
       case 'decide':
         return say(await handleApprovalDecision({ store, access }, event, command));
-      case 'status': {
-        const [queued, running] = await Promise.all([
-          store.countTasks({ status: 'queued' }),
-          store.countTasks({ status: 'running' }),
-        ]);
-        // This task itself is running; do not count it.
-        const tasksLine = `Working on ${Math.max(0, running - 1)} other task(s); ${queued} waiting.`;
-        // Model usage of this workspace since the start of the month (UTC), from the stored model calls.
-        const now = new Date();
-        const usage = await store.usageSummary({
-          workspaceKey: `${event.platform}:${event.workspaceId}`,
-          since: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
-        });
-        const usageLine = `Model usage this month: ${usage.modelCalls} call(s), ${usage.tokensIn} tokens in, ${usage.tokensOut} out, $${usage.costUsd.toFixed(2)}.`;
-        return say(`${tasksLine}\n${usageLine}`);
-      }
+      case 'status':
+        return say(await statusText(store, event));
       case 'cancel':
         return say(await cancelTask({ store, access }, event, task.id, command.taskId));
       case 'digest':
@@ -275,30 +321,12 @@ export function createEventHandler(deps: RouterDeps): TaskHandler {
             },
           }),
         );
-      case 'run': {
-        const decision = await access.check(event, 'run');
-        if (!decision.allowed) return { ...(await say(decision.reason)), refused: 'run' };
-        if (!deps.codeRunner) return say(NO_SANDBOX_TEXT);
-        if (decision.approvalBy) {
-          // Shown before the click: the language and the code. Denied or timed out: nothing runs.
-          const outcome = await awaitApproval(store, {
-            event,
-            sink,
-            taskId: task.id,
-            action: 'run',
-            approverRole: decision.approvalBy,
-            summary: `run ${command.lang}\n${command.code}`,
-            timeoutMs: deps.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
-            signal: ctx.signal,
-          });
-          if (outcome.verdict !== 'approved') return { approval: outcome.verdict };
-        }
-        const { codeRunner } = deps;
-        const run = { event, sink, taskId: task.id, signal: ctx.signal };
-        const { text, exitCode } = await runCode({ ...deps, codeRunner }, run, command);
-        await store.appendMessage(conversation.id, { role: 'assistant', text });
-        return { reply: text, exitCode };
-      }
+      case 'run':
+        return runCommand(
+          { ...deps, access },
+          { event, sink, task, ctx, say, conversationId: conversation.id },
+          command,
+        );
       case 'chat': {
         if (event.platform === 'github') {
           // A GitHub mention is the GitHub work's, which checks write access first; never the chat

@@ -24,7 +24,12 @@ import {
 import { createGitHubAccess, createGitHubToolPort } from '../../src/github/index.js';
 import { accessPortsOf, type Store } from '../../src/store/index.js';
 import { bareRemote, git } from '../github/support.js';
-import { type GitHubStandIn, githubStandIn, type StandInRequest } from '../support/platforms/github.js';
+import {
+  answerPullRequests,
+  type GitHubStandIn,
+  githubStandIn,
+  type StandInRequest,
+} from '../support/platforms/github.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
 import { ModelServer } from './model-server.js';
 import { anthropic, makeAgent, testConfig, testEvent } from './support.js';
@@ -40,43 +45,17 @@ let bare: string;
 let github: GithubToolPort;
 const agents: Agent[] = [];
 /** Every POST /pulls the stand-in answered. */
-const pullsOpened: StandInRequest[] = [];
-
-function routeGitHub(standIn: GitHubStandIn): void {
-  standIn.route(
-    'GET',
-    /^\/repos\/acme\/[^/]+\/collaborators\/[^/]+\/permission$/,
-    200,
-    (req) => {
-      const permission = req.path.split('/')[5] === 'ana' ? 'write' : 'none';
-      return { permission, role_name: permission };
-    },
-    true,
-  );
-  standIn.route('GET', /^\/repos\/acme\/[^/]+$/, 200, { default_branch: 'main' }, true);
-  standIn.route('GET', '/repos/acme/api/pulls', 200, [], true);
-  standIn.route(
-    'POST',
-    '/repos/acme/api/pulls',
-    201,
-    (req) => {
-      pullsOpened.push(req);
-      return {
-        number: 9,
-        html_url: 'https://github.com/acme/api/pull/9',
-        head: { ref: String(req.body.head) },
-        base: { ref: String(req.body.base) },
-      };
-    },
-    true,
-  );
-}
+let pullsOpened: StandInRequest[] = [];
 
 beforeAll(async () => {
   store = await openTestStore();
   models = await new ModelServer().start();
   api = await githubStandIn();
-  routeGitHub(api);
+  pullsOpened = answerPullRequests(api, {
+    owner: 'acme',
+    permissions: { ana: 'write' },
+    pullNumber: 9,
+  }).pullsOpened;
   remotes = mkdtempSync(join(tmpdir(), 'deckhand-approval-tools-'));
   bare = bareRemote(remotes, 'acme/api', { 'README.md': 'typo\n' });
   const config = testConfig({ default: 'anthropic:claude-sonnet-4-6' });

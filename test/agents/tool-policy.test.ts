@@ -14,7 +14,12 @@ import type { Agent, SchedulerToolPort } from '../../src/agents/index.js';
 import { createGitHubAccess, createGitHubToolPort } from '../../src/github/index.js';
 import type { Store } from '../../src/store/index.js';
 import { bareRemote, git } from '../github/support.js';
-import { type GitHubStandIn, githubStandIn, type StandInRequest } from '../support/platforms/github.js';
+import {
+  answerPullRequests,
+  type GitHubStandIn,
+  githubStandIn,
+  type StandInRequest,
+} from '../support/platforms/github.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
 import { ModelServer } from './model-server.js';
 import { anthropic, chat, makeAgent, testConfig, testEvent } from './support.js';
@@ -35,7 +40,7 @@ let agent: Agent;
 const scheduled: unknown[] = [];
 /** Every request for a file's contents or a login's permission the stand-in answered. */
 const contents: StandInRequest[] = [];
-const permissionAsks: string[] = [];
+let permissionAsks: StandInRequest[] = [];
 
 const scheduler: SchedulerToolPort = {
   async scheduleDigest(input) {
@@ -58,18 +63,6 @@ function routeGitHub(standIn: GitHubStandIn): void {
   );
   standIn.route(
     'GET',
-    /^\/repos\/acme\/[^/]+\/collaborators\/[^/]+\/permission$/,
-    200,
-    (req) => {
-      const login = req.path.split('/')[5] ?? '';
-      permissionAsks.push(login);
-      const permission = PERMISSIONS[login] ?? 'none';
-      return { permission, role_name: permission };
-    },
-    true,
-  );
-  standIn.route(
-    'GET',
     /^\/repos\/acme\/[^/]+\/contents\//,
     200,
     (req) => {
@@ -78,20 +71,11 @@ function routeGitHub(standIn: GitHubStandIn): void {
     },
     true,
   );
-  standIn.route('GET', /^\/repos\/acme\/[^/]+$/, 200, { default_branch: 'main' }, true);
-  standIn.route('GET', '/repos/acme/api/pulls', 200, [], true);
-  standIn.route(
-    'POST',
-    '/repos/acme/api/pulls',
-    201,
-    (req) => ({
-      number: 7,
-      html_url: 'https://github.com/acme/api/pull/7',
-      head: { ref: String(req.body.head) },
-      base: { ref: String(req.body.base) },
-    }),
-    true,
-  );
+  permissionAsks = answerPullRequests(standIn, {
+    owner: 'acme',
+    permissions: PERMISSIONS,
+    pullNumber: 7,
+  }).permissionAsks;
 }
 
 beforeAll(async () => {
@@ -176,7 +160,7 @@ describe("the agent's tools under the workspace policy", () => {
     expect(messages).toEqual([
       '_open_pull_request: opened pull request #7: https://github.com/acme/api/pull/7_\n\nOpened #7.',
     ]);
-    expect(permissionAsks).toContain('ana');
+    expect(permissionAsks.map((ask) => ask.path)).toContain('/repos/acme/api/collaborators/ana/permission');
     expect(git(['--git-dir', bare, 'show', 'deckhand/fix-typo:README.md'])).toBe('fixed\n');
     const audit = await store.listAudit({ action: 'tool.open_pull_request', actor: 'slack:U-ana' });
     expect(audit[0]).toMatchObject({ outcome: 'succeeded', target: 'acme/api#deckhand/fix-typo' });

@@ -6,28 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Model } from 'mongoose';
-import { DeckhandError } from '../../core/index.js';
+import { type ApprovalInput, DeckhandError } from '../../core/index.js';
 import { guard, isDuplicateKeyError, toStoreError } from '../errors.js';
-import type {
-  ApprovalAction,
-  ApprovalDecisionDoc,
-  ApprovalDoc,
-  ApprovalVerdict,
-} from '../models/approval.js';
-import type { WorkspaceRole } from '../models/membership.js';
+import type { ApprovalDecisionDoc, ApprovalDoc, ApprovalVerdict } from '../models/approval.js';
 
-export interface ApprovalInput {
-  /** `platform:workspaceId`. */
-  workspace: string;
-  channelId: string;
-  threadId: string;
-  requesterId: string;
-  action: ApprovalAction;
-  summary: string;
-  approverRole: WorkspaceRole;
-  taskId: string;
-  expiresAt: Date;
-}
+/** The contract's shape (src/core approval.ts): what the wait hands the store. */
+export type { ApprovalInput };
 
 export type ApprovalRecord = ApprovalInput & { id: string; createdAt: Date };
 

@@ -33,6 +33,7 @@ import { bareRemote, git } from '../../github/support.js';
 import { ensureSandboxImage, testDocker, testRunner } from '../../runners/helpers.js';
 import {
   answerDeviceFlow,
+  answerPullRequests,
   type FakeApi,
   type GitHubStandIn,
   githubStandIn,
@@ -63,41 +64,14 @@ let server: Server;
 let base: string;
 let remotes: string;
 let bare: string;
-/** Every POST /repos/…/pulls and permission lookup the stand-in answered. */
-const pullPosts: StandInRequest[] = [];
-const permissionAsks: string[] = [];
-
-function routeGitHub(standIn: GitHubStandIn): void {
-  standIn.route(
-    'GET',
-    /^\/repos\/acme\/[^/]+\/collaborators\/[^/]+\/permission$/,
-    200,
-    (req) => {
-      permissionAsks.push(req.path);
-      const permission = PERMISSIONS[req.path.split('/')[5] ?? ''] ?? 'none';
-      return { permission, role_name: permission };
-    },
-    true,
-  );
-  standIn.route('GET', /^\/repos\/acme\/[^/]+$/, 200, { default_branch: 'main' }, true);
-  standIn.route('GET', /^\/repos\/acme\/[^/]+\/pulls$/, 200, [], true);
-  standIn.route(
-    'POST',
-    /^\/repos\/acme\/[^/]+\/pulls$/,
-    201,
-    (req) => {
-      pullPosts.push(req);
-      return { number: 42, html_url: PR_URL, head: { ref: req.body.head }, base: { ref: req.body.base } };
-    },
-    true,
-  );
-}
+/** Every POST /repos/…/pulls and permission lookup the stand-in answered since the last deviceFlowFor. */
+let pullPosts: StandInRequest[] = [];
+let permissionAsks: StandInRequest[] = [];
 
 beforeAll(async () => {
   ensureSandboxImage();
   store = await openTestStore();
   api = await githubStandIn();
-  routeGitHub(api);
   models = await new ModelServer().start();
   let nextTs = 1;
   slack = await startFakeApi((call) => ({
@@ -219,11 +193,18 @@ async function sandboxContainersCreated(sinceMs: number): Promise<number> {
   return text.split('\n').filter((line) => line.trim()).length;
 }
 
-/** GitHub's device flow proves `login` next (the stand-in's first matching route answers: start afresh). */
+/**
+ * GitHub's device flow proves `login` next (the stand-in's first matching route answers: start afresh),
+ * and acme/* answers pull requests again, recording into fresh `pullPosts` and `permissionAsks`.
+ */
 function deviceFlowFor(login: string, id: number): StandInRequest[] {
   api.reset();
   const seen = answerDeviceFlow(api, { login, id, pendingPolls: 1 });
-  routeGitHub(api);
+  ({ pullsOpened: pullPosts, permissionAsks } = answerPullRequests(api, {
+    owner: 'acme',
+    permissions: PERMISSIONS,
+    pullNumber: 42,
+  }));
   return seen;
 }
 
@@ -267,7 +248,9 @@ describe('a pull request asked for in Slack, under the workspace policy', () => 
     deviceFlowFor('admin-gh', 502);
     expect((await say(ADMIN, 'link github')).reply).toBe(linked('admin-gh'));
     expect((await say(ADMIN, 'repos connect acme/api')).reply).toBe('Connected acme/api to this workspace.');
-    expect(permissionAsks).toContain('/repos/acme/api/collaborators/admin-gh/permission');
+    expect(permissionAsks.map((ask) => ask.path)).toContain(
+      '/repos/acme/api/collaborators/admin-gh/permission',
+    );
     expect(await store.connectedRepos({ platform: 'slack', workspaceId: TEAM })).toEqual(['acme/api']);
   }, 60_000);
 

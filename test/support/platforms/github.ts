@@ -3,7 +3,9 @@
  * nock's request interception breaks the hijacked attach stream dockerode uses, so these tests point
  * Octokit's baseUrl here instead. Like nock, each route answers once unless persisted, and a request
  * no route matches answers 404 and is listed in `unmatched`. answerGitHubActivity serves the
- * read-only endpoints a digest's activity report calls, from data a test sets per repository.
+ * read-only endpoints a digest's activity report calls, from data a test sets per repository;
+ * answerDeviceFlow serves `link github`'s device flow; answerPullRequests serves what opening a pull
+ * request calls (permission lookups, the repository, its pulls).
  */
 import type { IncomingMessage } from 'node:http';
 import { listenOnLoopback, parseBody, readBody, sendJson } from './server.js';
@@ -179,4 +181,51 @@ export function answerDeviceFlow(
     true,
   );
   return seen;
+}
+
+/**
+ * `owner`'s repositories on the stand-in as a place where a pull request can be opened: each login's
+ * permission from `permissions` (`none` for a login not listed), the repository with default branch
+ * `main`, no open pulls, and POST /pulls answering pull request `pullNumber`. Every route persists;
+ * a test's own routes for the same paths (a failing lookup) must be registered first, as the first
+ * matching route answers. Returns the permission lookups and pull request openings seen, in order.
+ */
+export function answerPullRequests(
+  standIn: GitHubStandIn,
+  options: { owner: string; permissions: Record<string, string>; pullNumber?: number },
+): { permissionAsks: StandInRequest[]; pullsOpened: StandInRequest[] } {
+  const { owner, permissions, pullNumber = 1 } = options;
+  const repos = `^/repos/${owner.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^/]+`;
+  const permissionAsks: StandInRequest[] = [];
+  const pullsOpened: StandInRequest[] = [];
+  standIn.route(
+    'GET',
+    new RegExp(`${repos}/collaborators/[^/]+/permission$`),
+    200,
+    (req) => {
+      permissionAsks.push(req);
+      const permission = permissions[req.path.split('/')[5] ?? ''] ?? 'none';
+      return { permission, role_name: permission };
+    },
+    true,
+  );
+  standIn.route('GET', new RegExp(`${repos}$`), 200, { default_branch: 'main' }, true);
+  standIn.route('GET', new RegExp(`${repos}/pulls$`), 200, [], true);
+  standIn.route(
+    'POST',
+    new RegExp(`${repos}/pulls$`),
+    201,
+    (req) => {
+      pullsOpened.push(req);
+      const repo = req.path.split('/')[3] ?? '';
+      return {
+        number: pullNumber,
+        html_url: `https://github.com/${owner}/${repo}/pull/${pullNumber}`,
+        head: { ref: String(req.body.head) },
+        base: { ref: String(req.body.base) },
+      };
+    },
+    true,
+  );
+  return { permissionAsks, pullsOpened };
 }
