@@ -351,6 +351,7 @@ export async function publish(
       target: `${request.fullName}#${pull.number}`,
       outcome: 'succeeded',
       detail: { branch: target.branch, commit, task: ctx.taskId },
+      workspace: `github:${ctx.installationId}`,
     })
     .catch((error: unknown) => deps.logger?.warn({ err: error }, 'could not record the audit entry'));
   return {

@@ -231,6 +231,20 @@ class DigestSweeper {
     return this.tried.has(`${candidate.schedule.id}|${candidate.dueAt.getTime()}|${candidate.attempt}`);
   }
 
+  /** The audit trail's entry for a posted digest: off the critical path, a failure only logged. */
+  private auditPosted(schedule: ScheduleRecord, runId: string): void {
+    this.ctx.store
+      .recordAudit({
+        actor: 'scheduler',
+        action: 'digest.post',
+        target: `schedule:${schedule.id}`,
+        outcome: 'succeeded',
+        detail: { name: schedule.name, channelId: schedule.channelId, run: runId },
+        workspace: `${schedule.platform}:${schedule.workspaceId}`,
+      })
+      .catch((error: unknown) => this.log.warn({ err: error }, 'could not record the audit entry'));
+  }
+
   /** Claims and runs one candidate, holding one of the slots; never throws. */
   private async attempt(candidate: Candidate, key: string, result: SweepResult): Promise<void> {
     try {
@@ -243,7 +257,10 @@ class DigestSweeper {
       this.active.add(execution);
       const outcome = await execution.finally(() => this.active.delete(execution));
       this.options.onOutcome?.(outcome === 'superseded' ? 'skipped' : outcome);
-      if (outcome === 'posted') result.posted++;
+      if (outcome === 'posted') {
+        result.posted++;
+        this.auditPosted(candidate.schedule, run.id);
+      }
       if (outcome === 'failed') result.failed++;
     } catch (error) {
       this.log.error({ err: error, schedule: candidate.schedule.name }, 'digest run could not be recorded');

@@ -1,5 +1,5 @@
 import { Octokit } from '@octokit/rest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEventHandler } from '../../src/bots/index.js';
 import type { NormalizedEvent } from '../../src/core/index.js';
 import { createLogger, MemorySink } from '../../src/core/index.js';
@@ -76,6 +76,16 @@ describe('a digest created in a Slack channel', () => {
     const posts = stand.posts.filter((p) => p.channel === 'C-TEAM');
     expect(posts).toHaveLength(1);
     expect(JSON.stringify(posts[0]?.body.blocks)).toMatch(/Digest \\"daily-0900\\": org\/a, org\/b/);
+    // The post is on the workspace's audit trail.
+    await vi.waitFor(async () =>
+      expect(await store.listAudit({ action: 'digest.post', workspace: 'slack:T100' })).toEqual([
+        expect.objectContaining({
+          actor: 'scheduler',
+          target: `schedule:${schedule!.id}`,
+          outcome: 'succeeded',
+        }),
+      ]),
+    );
 
     expect(await say('digest remove daily-0900', 3)).toBe('Digest "daily-0900" removed.');
   });
