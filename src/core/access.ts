@@ -10,6 +10,7 @@ import type { NormalizedEvent } from './contracts/event.js';
 import { DeckhandError, isDeckhandError } from './errors.js';
 import type { Logger } from './logger.js';
 import {
+  atLeast,
   DEFAULT_MIN_ROLE,
   decide,
   type GitHubPermission,
@@ -17,6 +18,8 @@ import {
   type PolicyDecision,
   type PolicyRules,
   type PolicyTarget,
+  RANKED_ACTIONS,
+  type RankedAction,
   type Requester,
   type Role,
   roleFromPermission,
@@ -158,6 +161,12 @@ export function createAccess(ports: AccessPorts, settings: AccessSettings, logge
     return ports.isRepoConnected({ platform: event.platform, workspaceId: event.workspaceId }, name);
   }
 
+  /** Whether `role` meets the action's least role (actions without a ranked one: yes). */
+  function roleSuffices(action: PolicyAction, role: Role): boolean {
+    if (!(RANKED_ACTIONS as readonly string[]).includes(action)) return true;
+    return atLeast(role, settings.rules.minRole[action as RankedAction]);
+  }
+
   async function targetOf(
     event: NormalizedEvent,
     action: PolicyAction,
@@ -166,12 +175,14 @@ export function createAccess(ports: AccessPorts, settings: AccessSettings, logge
   ): Promise<PolicyTarget> {
     const target: PolicyTarget = {};
     if (request.repo) {
-      // GitHub is asked only when the answer matters: a repository not connected is refused as that.
+      // GitHub is asked only when the answer matters: a requester whose role is too low, or a
+      // repository not connected, is refused as that first.
       const connected = await isConnected(event, request.repo);
       const ownRepo = who.githubPermission !== undefined && eventRepo(event) === request.repo.toLowerCase();
+      const asks = (connected || action === 'repos.connect') && roleSuffices(action, who.role);
       const level = ownRepo
         ? (who.githubPermission ?? 'none')
-        : connected || action === 'repos.connect'
+        : asks
           ? await permission(request.repo, who.githubLogin, installationOf(event))
           : 'none';
       target.repo = { name: request.repo, connected, permission: level };

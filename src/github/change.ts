@@ -15,6 +15,7 @@ import type { Store } from '../store/index.js';
 import type { GitHubAccess, GitHubOctokitClient } from './access.js';
 import { applyChange, type ChangeRun, prepareCheckout, publish, runTests } from './change-steps.js';
 import { Checklist } from './checklist.js';
+import { conversationText } from './context.js';
 import { removeWorkspace } from './git.js';
 import type { WorkspaceAgent } from './ports.js';
 import { plainReason, retryableError, STOPPED } from './reason.js';
@@ -56,7 +57,7 @@ export type ChangeResult =
   | { outcome: 'failed'; reason: string };
 
 export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<ChangeResult> {
-  const run = await startTracking(deps, ctx);
+  const run = await startTracking(withConversation(deps, ctx), ctx);
   try {
     const runner = deps.runner;
     if (!runner) {
@@ -76,6 +77,23 @@ export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<
   } finally {
     await cleanUp(run);
   }
+}
+
+/**
+ * The agent given the issue or pull request, its comments and its diff as quoted context, read once
+ * when the agent is about to run (a script needs none of it, so none is read for one).
+ */
+function withConversation(deps: ChangeDeps, ctx: ChangeContext): ChangeDeps {
+  const agent = deps.agent;
+  if (!agent) return deps;
+  return {
+    ...deps,
+    agent: async (agentCtx) =>
+      agent({
+        ...agentCtx,
+        conversation: await conversationText(ctx.octokit, ctx.request, { logger: deps.logger }),
+      }),
+  };
 }
 
 /** Posts the tracking comment with its checklist, the clone step running. */

@@ -9,6 +9,7 @@ export {
   makeChange,
 } from './change.js';
 export * from './checklist.js';
+export * from './context.js';
 export * from './detect-tests.js';
 export * from './link.js';
 export * from './parse.js';

@@ -14,6 +14,11 @@ export interface WorkspaceAgentContext {
   workspaceDir: string;
   /** The request in the user's words, mention removed. */
   instructions: string;
+  /**
+   * The issue or pull request, its comments and (on a pull request) its diff, as quoted context
+   * (src/github/context.ts): written by others, never instructions. Absent when it was not read.
+   */
+  conversation?: string;
   /** `owner/repo` and the issue or pull request number the request came from. */
   repo: string;
   number: number;
@@ -48,6 +53,11 @@ export interface ReviewInput {
   body: string;
   files: ReviewFile[];
   instructions: string;
+  /**
+   * The issue or pull request, its comments (and the review thread a review comment is in), as quoted context
+   * (src/github/context.ts): written by others, never instructions. Absent when it was not read.
+   */
+  conversation?: string;
   signal: AbortSignal;
 }
 

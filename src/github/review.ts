@@ -7,6 +7,7 @@
 import type { ReplySink } from '../core/index.js';
 import { DeckhandError, type Logger } from '../core/index.js';
 import type { GitHubOctokitClient } from './access.js';
+import { conversationText } from './context.js';
 import { type Reviewer, type ReviewFile, type ReviewOutput, reviewOutputSchema } from './ports.js';
 import { getPull } from './pulls.js';
 import { plainReason, retryableError } from './reason.js';
@@ -73,6 +74,27 @@ function readReview(raw: unknown): ReviewOutput {
   return parsed.data;
 }
 
+/** The pull request's files with their diff hunks, up to MAX_FILES. */
+async function reviewFiles(octokit: GitHubOctokitClient, request: GitHubRequest): Promise<ReviewFile[]> {
+  const files: ReviewFile[] = [];
+  for await (const page of octokit.paginate.iterator('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', {
+    owner: request.owner,
+    repo: request.repo,
+    pull_number: request.number,
+    per_page: 100,
+  })) {
+    for (const file of page.data) {
+      files.push({
+        path: file.filename,
+        status: file.status,
+        ...(file.patch ? { patch: file.patch } : {}),
+      });
+    }
+    if (files.length >= MAX_FILES) break;
+  }
+  return files;
+}
+
 export async function reviewPullRequest(
   reviewer: Reviewer,
   ctx: ReviewContext,
@@ -84,24 +106,9 @@ export async function reviewPullRequest(
   const posted = await sink.post(`**Reviewing pull request #${request.number}** for @${request.requester}…`);
   try {
     const pull = await getPull(octokit, where, request.number);
-    const files: ReviewFile[] = [];
-    for await (const page of octokit.paginate.iterator(
-      'GET /repos/{owner}/{repo}/pulls/{pull_number}/files',
-      {
-        ...where,
-        pull_number: request.number,
-        per_page: 100,
-      },
-    )) {
-      for (const file of page.data) {
-        files.push({
-          path: file.filename,
-          status: file.status,
-          ...(file.patch ? { patch: file.patch } : {}),
-        });
-      }
-      if (files.length >= MAX_FILES) break;
-    }
+    const files = await reviewFiles(octokit, request);
+    // The diff is read above, for the review's line comments; the conversation adds the thread.
+    const conversation = await conversationText(octokit, request, { diff: false, logger });
     const review = readReview(
       await reviewer({
         repo: request.fullName,
@@ -110,6 +117,7 @@ export async function reviewPullRequest(
         body: pull.body ?? '',
         files,
         instructions: request.instructions.replace(/^review\b[\s:,-]*/i, ''),
+        conversation,
         signal: ctx.signal,
       }),
     );

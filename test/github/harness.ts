@@ -66,6 +66,16 @@ export interface CommentLog {
   sent: string[];
 }
 
+/** What `conversation()` serves: written by `user` (Codertocat) unless a comment says otherwise. */
+export interface ConversationData {
+  title?: string;
+  body?: string;
+  user?: string;
+  labels?: string[];
+  comments?: { user: string; body: string }[];
+  files?: { filename: string; status: string; patch?: string }[];
+}
+
 /** An issue_comment.created example, as edited by the tests (a type alias: examplePayload's record casts to it). */
 export type IssueCommentPayload = {
   issue: { number: number; title: string; pull_request?: { url: string } };
@@ -91,6 +101,11 @@ export interface GitHubHarness {
   permission(user: string, role: string): void;
   /** REPO with `main` as its default branch, answered once. */
   repository(): void;
+  /**
+   * Issue or pull request `number` of REPO as the model's context is read from it (persisting until
+   * the next `githubApi()`): the issue, its comments by page, and with `files` the pull request's.
+   */
+  conversation(number: number, data: ConversationData): void;
   /** A new comment on issue 1 of REPO (a new comment id each time), by `user` (Codertocat). */
   issueComment(body: string, options?: { user?: string }): IssueCommentPayload;
   /** A number no earlier call returned, for ids GitHub would make unique. */
@@ -280,6 +295,43 @@ async function start(
 
     repository() {
       api.route('GET', `/repos/${REPO}`, 200, { full_name: REPO, default_branch: 'main' });
+    },
+
+    conversation(number, data) {
+      const user = (login: string) => ({ login });
+      const comments = (data.comments ?? []).map((c, i) => ({
+        id: 500_000 + number * 1000 + i,
+        body: c.body,
+        user: user(c.user),
+        created_at: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+      }));
+      api.route(
+        'GET',
+        `/repos/${REPO}/issues/${number}`,
+        200,
+        {
+          number,
+          title: data.title ?? `Issue ${number}`,
+          body: data.body ?? '',
+          state: 'open',
+          user: user(data.user ?? 'Codertocat'),
+          labels: (data.labels ?? []).map((name) => ({ name })),
+          comments: comments.length,
+        },
+        true,
+      );
+      api.route(
+        'GET',
+        `/repos/${REPO}/issues/${number}/comments`,
+        200,
+        (req) => {
+          const perPage = Number(req.query.get('per_page') ?? 30);
+          const page = Number(req.query.get('page') ?? 1);
+          return comments.slice((page - 1) * perPage, page * perPage);
+        },
+        true,
+      );
+      if (data.files) api.route('GET', `/repos/${REPO}/pulls/${number}/files`, 200, data.files, true);
     },
 
     issueComment(body, { user = 'Codertocat' } = {}) {

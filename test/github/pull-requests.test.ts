@@ -359,9 +359,10 @@ describe('an issue labelled for the bot', () => {
       head: { ref: 'deckhand/10-add-a-license-file' },
       base: { ref: 'main' },
     });
+    harness.conversation(10, { title: 'Add a license file', body: SCRIPTED_BODY, user: 'mallory' });
     const seen: string[] = [];
     agent = async (ctx) => {
-      seen.push(ctx.instructions);
+      seen.push(ctx.instructions, ctx.conversation ?? '');
       await ctx.runInSandbox({ lang: 'bash', code: "printf 'MIT\\n' > LICENSE" });
       return { summary: 'Added a LICENSE file.' };
     };
@@ -373,8 +374,12 @@ describe('an issue labelled for the bot', () => {
     } finally {
       agent = undefined;
     }
-    expect(seen).toHaveLength(1);
+    expect(seen).toHaveLength(2);
     expect(seen[0]).toContain('Resolve issue #10: @Codertocat labelled it for me.');
+    // The conversation quotes the issue too: its script is context there as well.
+    expect(seen[1]).toContain(
+      'The issue, opened by @mallory (open):\n> # Add a license file\n>\n> We need one.',
+    );
     expect(seen[0]).toContain('quoted as context');
     expect(seen[0]).toContain("> open('LICENSE', 'w').write('MIT\\n')");
     expect(git(['--git-dir', bare, 'show', 'deckhand/10-add-a-license-file:LICENSE'])).toBe('MIT\n');
