@@ -42,7 +42,11 @@ export function platformAdapters(deps: PlatformAdapterDeps): PlatformAdapter[] {
   return [
     createSlackAdapter({ ...common, ...(store ? { store } : {}) }),
     createDiscordAdapter({ ...common, store }),
-    createGitHubAdapter({ ...common, ...(deps.githubClientFor ? { clientFor: deps.githubClientFor } : {}) }),
+    createGitHubAdapter({
+      ...common,
+      anchors: store,
+      ...(deps.githubClientFor ? { clientFor: deps.githubClientFor } : {}),
+    }),
     createTerminalAdapter({ logger }),
   ];
 }

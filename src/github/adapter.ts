@@ -14,6 +14,7 @@ import type {
   RetryOptions,
 } from '../core/index.js';
 import { headerOf, isDeckhandError, loggingSink, missingSettings, parseJson } from '../core/index.js';
+import type { Store } from '../store/index.js';
 import { parseGitHubWebhook } from './parse.js';
 import { createGitHubSink, type GitHubClient, githubInstallationClient } from './sink.js';
 import { verifyGitHubSignature } from './verify.js';
@@ -28,6 +29,8 @@ export interface GitHubAdapterDeps {
   /** Where GITHUB_API_URL is read (default process.env; else config.github.apiUrl). */
   env?: Record<string, string | undefined>;
   retry?: RetryOptions;
+  /** Where each task's tracking comment is remembered, so a retried attempt edits it (the store). */
+  anchors?: Pick<Store, 'replyAnchorOf' | 'saveReplyAnchor'> | undefined;
 }
 
 /**
@@ -91,7 +94,13 @@ export function createGitHubAdapter(deps: GitHubAdapterDeps): PlatformAdapter {
       try {
         const client = clientFor(event);
         if (typeof client === 'string') return loggingSink(logger, event, client);
-        return createGitHubSink(event, { client, retry });
+        const key = `github:${event.deliveryKey}`;
+        const anchors = deps.anchors;
+        const anchor = anchors && {
+          find: () => anchors.replyAnchorOf(key),
+          save: (ref: string) => anchors.saveReplyAnchor(key, ref),
+        };
+        return createGitHubSink(event, { client, retry, anchor });
       } catch (error) {
         // An event without usable addressing (no issue number, installation 0) still gets its replies logged.
         if (!isDeckhandError(error)) throw error;

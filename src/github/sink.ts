@@ -24,9 +24,16 @@ export interface GitHubClient {
   request(route: string, params: object): Promise<{ data: unknown }>;
 }
 
+/** The comment an earlier attempt of the same task posted: a retry edits it instead of adding one. */
+export interface ReplyAnchor {
+  find(): Promise<string | undefined>;
+  save(ref: string): Promise<void>;
+}
+
 export interface GitHubSinkOptions {
   client: GitHubClient;
   retry?: RetryOptions;
+  anchor?: ReplyAnchor | undefined;
 }
 
 export const GITHUB_MAX_COMMENT = 65_000;
@@ -138,6 +145,8 @@ export function createGitHubSink(event: NormalizedEvent, options: GitHubSinkOpti
   /** Creates the tracking comment, or edits it when the rendered body changed. */
   async function sync(): Promise<string> {
     const body = render();
+    // A retried task finds the comment its earlier attempt posted and rewrites it.
+    if (commentId === undefined && options.anchor) commentId = await options.anchor.find();
     if (commentId === undefined) {
       if (discussionId) {
         commentId = await graphql('discussion comment', ADD_DISCUSSION_COMMENT, { discussionId, body });
@@ -157,6 +166,7 @@ export function createGitHubSink(event: NormalizedEvent, options: GitHubSinkOpti
           throw new DeckhandError('UPSTREAM_FAILED', 'GitHub answered without a comment id.');
         commentId = String(parsed.data.id);
       }
+      await options.anchor?.save(commentId);
     } else if (body !== written) {
       if (discussionId) {
         await graphql('discussion comment edit', UPDATE_DISCUSSION_COMMENT, { commentId, body });

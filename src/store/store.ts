@@ -14,6 +14,7 @@ import { deliveryRepo } from './repo/deliveries.js';
 import { digestRepo } from './repo/digests.js';
 import { installationRepo } from './repo/installations.js';
 import { recordRepo } from './repo/records.js';
+import { replyAnchorRepo } from './repo/reply-anchors.js';
 import { type TaskQueueOptions, taskRepo } from './repo/tasks.js';
 import { createSecretBox, type SecretBox } from './secret-box.js';
 
@@ -47,6 +48,7 @@ function buildStore(
     ...installationRepo(models, box),
     ...accessRepo(models, box),
     ...approvalRepo(models),
+    ...replyAnchorRepo(models),
     ...taskRepo(models, queue),
     ...conversations,
     ...recordRepo(models),

@@ -188,6 +188,8 @@ async function start(
   const sinkFor = createSinkFactory({
     config,
     logger,
+    // The store remembers each task's tracking comment, as `deckhand start` wires it.
+    installations: store,
     githubClientFor: (event) => sinkClientFor(access, event.workspaceId),
     retry: { sleep: async () => {} },
   });

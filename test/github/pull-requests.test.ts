@@ -283,6 +283,8 @@ describe('a task retried after its push', () => {
       '- [x] Run your `bash` script in a sandbox: already committed by an earlier try',
     );
     expect(calls.edits.at(-1)).toContain('Opened pull request #12');
+    // The retry edited the first attempt's tracking comment: one comment on the issue, not two.
+    expect(calls.comments).toHaveLength(1);
     expect(harness.api.unmatched).toEqual([]);
     expect(harness.api.pending()).toEqual([]);
   }, 120_000);

@@ -15,6 +15,7 @@ import { type InstallationDoc, installationSchema } from './installation.js';
 import { type MembershipDoc, membershipSchema } from './membership.js';
 import { type MessageDoc, messageSchema } from './message.js';
 import { type PersonLinkDoc, personLinkSchema } from './person-link.js';
+import { type ReplyAnchorDoc, replyAnchorSchema } from './reply-anchor.js';
 import { type RepoConnectionDoc, repoConnectionSchema } from './repo-connection.js';
 import { type RunDoc, runSchema } from './run.js';
 import { type ScheduleDoc, scheduleSchema } from './schedule.js';
@@ -45,6 +46,7 @@ export interface Models {
   RepoConnection: Model<RepoConnectionDoc>;
   Approval: Model<ApprovalDoc>;
   ApprovalDecision: Model<ApprovalDecisionDoc>;
+  ReplyAnchor: Model<ReplyAnchorDoc>;
 }
 
 export function registerModels(connection: Connection): Models {
@@ -69,6 +71,7 @@ export function registerModels(connection: Connection): Models {
     RepoConnection: connection.model<RepoConnectionDoc>('RepoConnection', repoConnectionSchema),
     Approval: connection.model<ApprovalDoc>('Approval', approvalSchema),
     ApprovalDecision: connection.model<ApprovalDecisionDoc>('ApprovalDecision', approvalDecisionSchema),
+    ReplyAnchor: connection.model<ReplyAnchorDoc>('ReplyAnchor', replyAnchorSchema),
   };
 }
 
