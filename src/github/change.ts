@@ -91,7 +91,10 @@ function withConversation(deps: ChangeDeps, ctx: ChangeContext): ChangeDeps {
     agent: async (agentCtx) =>
       agent({
         ...agentCtx,
-        conversation: await conversationText(ctx.octokit, ctx.request, { logger: deps.logger }),
+        conversation: await conversationText(ctx.octokit, ctx.request, {
+          logger: deps.logger,
+          signal: ctx.signal,
+        }),
       }),
   };
 }

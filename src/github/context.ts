@@ -29,6 +29,12 @@ export const CONVERSATION_LIMITS = {
 };
 export type ConversationLimits = typeof CONVERSATION_LIMITS;
 
+/** The caps, and the abort signal every request to GitHub carries. */
+interface Reading {
+  limits: ConversationLimits;
+  hook: { request?: { signal: AbortSignal } };
+}
+
 /** Less diff budget than this left: a patch is left out rather than shown as a sliver. */
 const MIN_PATCH = 200;
 
@@ -147,7 +153,7 @@ async function readComments(
   octokit: GitHubOctokitClient,
   request: GitHubRequest,
   total: number,
-  limits: ConversationLimits,
+  { limits, hook }: Reading,
 ): Promise<{ comments: ConversationComment[]; leftOut: number }> {
   const skip = askingIds(request).issueComment;
   const newestFirst: ConversationComment[] = [];
@@ -162,6 +168,7 @@ async function readComments(
       issue_number: request.number,
       per_page: 100,
       page,
+      ...hook,
     });
     const raw = parsed(z.array(commentSchema), data, `the comments on #${request.number}`);
     for (const item of raw.reverse()) {
@@ -185,7 +192,7 @@ async function readComments(
 async function readReviewThread(
   octokit: GitHubOctokitClient,
   request: GitHubRequest,
-  limits: ConversationLimits,
+  { limits, hook }: Reading,
 ): Promise<GitHubConversation['reviewThread']> {
   const id = askingIds(request).reviewComment;
   if (id === undefined) return undefined;
@@ -193,6 +200,7 @@ async function readReviewThread(
   const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/comments/{comment_id}', {
     ...where,
     comment_id: id,
+    ...hook,
   });
   const asking = parsed(reviewCommentSchema, data, `review comment ${id}`);
   const root = asking.in_reply_to_id ?? asking.id;
@@ -204,6 +212,7 @@ async function readReviewThread(
       ...where,
       pull_number: request.number,
       per_page: 100,
+      ...hook,
     },
   )) {
     const items = parsed(
@@ -227,7 +236,7 @@ async function readReviewThread(
 async function readFiles(
   octokit: GitHubOctokitClient,
   request: GitHubRequest,
-  limits: ConversationLimits,
+  { limits, hook }: Reading,
 ): Promise<{ files: ConversationFile[]; leftOut: number }> {
   const files: ConversationFile[] = [];
   let leftOut = 0;
@@ -239,6 +248,7 @@ async function readFiles(
       repo: request.repo,
       pull_number: request.number,
       per_page: 100,
+      ...hook,
     },
   )) {
     for (const raw of parsed(z.array(fileSchema), answer.data, `the files of #${request.number}`)) {
@@ -273,17 +283,20 @@ async function readFiles(
 export async function readConversation(
   octokit: GitHubOctokitClient,
   request: GitHubRequest,
-  options: { diff?: boolean; limits?: Partial<ConversationLimits> } = {},
+  options: { diff?: boolean; limits?: Partial<ConversationLimits>; signal?: AbortSignal | undefined } = {},
 ): Promise<GitHubConversation> {
   const limits = { ...CONVERSATION_LIMITS, ...options.limits };
+  const hook = options.signal ? { request: { signal: options.signal } } : {};
+  const reading: Reading = { limits, hook };
   const { data } = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}', {
     owner: request.owner,
     repo: request.repo,
     issue_number: request.number,
+    ...hook,
   });
   const issue = parsed(issueSchema, data, `#${request.number}`);
   const body = capped(issue.body ?? '', limits.body);
-  const thread = await readComments(octokit, request, issue.comments ?? 0, limits);
+  const thread = await readComments(octokit, request, issue.comments ?? 0, reading);
   const conversation: GitHubConversation = {
     kind: request.onPullRequest ? 'pull_request' : 'issue',
     repo: request.fullName,
@@ -297,10 +310,10 @@ export async function readConversation(
     commentsLeftOut: thread.leftOut,
   };
   if (!request.onPullRequest) return conversation;
-  const reviewThread = await readReviewThread(octokit, request, limits);
+  const reviewThread = await readReviewThread(octokit, request, reading);
   if (reviewThread) conversation.reviewThread = reviewThread;
   if (options.diff === false) return conversation;
-  const { files, leftOut } = await readFiles(octokit, request, limits);
+  const { files, leftOut } = await readFiles(octokit, request, reading);
   return { ...conversation, files, filesLeftOut: leftOut };
 }
 
@@ -365,11 +378,13 @@ export function formatConversation(conv: GitHubConversation): string {
 export async function conversationText(
   octokit: GitHubOctokitClient,
   request: GitHubRequest,
-  options: { diff?: boolean; logger?: Logger | undefined } = {},
+  options: { diff?: boolean; logger?: Logger | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<string> {
   try {
-    return formatConversation(await readConversation(octokit, request, { diff: options.diff ?? true }));
+    const { diff = true, signal } = options;
+    return formatConversation(await readConversation(octokit, request, { diff, signal }));
   } catch (error) {
+    if (options.signal?.aborted) throw error;
     options.logger?.warn(
       { err: error, repo: request.fullName, number: request.number },
       'could not read the GitHub conversation',

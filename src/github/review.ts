@@ -108,7 +108,11 @@ export async function reviewPullRequest(
     const pull = await getPull(octokit, where, request.number);
     const files = await reviewFiles(octokit, request);
     // The diff is read above, for the review's line comments; the conversation adds the thread.
-    const conversation = await conversationText(octokit, request, { diff: false, logger });
+    const conversation = await conversationText(octokit, request, {
+      diff: false,
+      logger,
+      signal: ctx.signal,
+    });
     const review = readReview(
       await reviewer({
         repo: request.fullName,

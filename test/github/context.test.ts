@@ -142,6 +142,15 @@ describe('readConversation on an issue', () => {
   });
 });
 
+describe('a stopped task', () => {
+  it('stops reading instead of going ahead without the conversation', async () => {
+    serveIssue({ comments: 0 });
+    const stop = new AbortController();
+    stop.abort();
+    await expect(conversationText(octokit, request(), { signal: stop.signal })).rejects.toThrow();
+  });
+});
+
 describe('readConversation on a pull request', () => {
   it('reads the diff with each patch and the whole diff capped, noting what was cut', async () => {
     serveIssue({ comments: 0, title: 'Speed up login' });
