@@ -1,7 +1,8 @@
 /**
  * `deckhand sandbox run --lang python --code 'print(1)'` (or --file path): runs code in a sandbox
  * with the configured limits and prints exactly one JSON object on stdout (logs go to stderr).
- * `deckhand sandbox build [--force]`: builds the sandbox image locally (scripts/sandbox-image.sh).
+ * `deckhand sandbox build [--force]`: builds the sandbox image locally (scripts/sandbox-image.sh),
+ * passing its progress lines through, and ends with the image's tag and how long it took.
  * bringUpSandbox: what `deckhand chat` does on a fresh machine so `run python` works there: a
  * reachable Docker engine (or dockerd started by scripts/services.sh), then the image if missing.
  */
@@ -19,7 +20,7 @@ import {
   imageExists,
   sandboxRunnerFromConfig,
 } from '../runners/index.js';
-import { SANDBOX_USAGE } from './usage.js';
+import { SANDBOX_HELP, SANDBOX_USAGE } from './usage.js';
 
 export { SANDBOX_USAGE };
 
@@ -80,19 +81,48 @@ async function runCommand(args: string[]): Promise<number> {
   }
 }
 
-function buildCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { force: { type: 'boolean', default: false } } });
-  // The configured image's name (DECKHAND_SANDBOX_IMAGE), when it is one the script can make.
-  const repo = process.env.DECKHAND_SANDBOX_REPO ?? buildableRepo(loadConfig().sandbox.image);
-  const env = repo ? { ...process.env, DECKHAND_SANDBOX_REPO: repo } : process.env;
+/** scripts/sandbox-image.sh with its progress lines passed through; resolves to its exit code and stdout. */
+function runBuildScript(force: boolean, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string }> {
   return new Promise((done, fail) => {
-    const child = spawn('bash', [BUILD_SCRIPT, ...(values.force ? ['--force'] : [])], {
-      stdio: 'inherit',
+    const child = spawn('bash', [BUILD_SCRIPT, ...(force ? ['--force'] : [])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
       env,
     });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
     child.on('error', fail);
-    child.on('exit', (code) => done(code ?? 1));
+    child.on('close', (code) => done({ code: code ?? 1, stdout }));
   });
+}
+
+/** The image's recipe tag (<repo>:<hash>), or <repo>:latest when Docker cannot say. */
+async function recipeTag(id: string, repo: string, env: NodeJS.ProcessEnv): Promise<string> {
+  try {
+    const { RepoTags } = await createDockerClient(env).getImage(id).inspect();
+    const tag = (RepoTags ?? []).find((t) => t.startsWith(`${repo}:`) && !t.endsWith(':latest'));
+    return tag ?? `${repo}:latest`;
+  } catch {
+    return `${repo}:latest`;
+  }
+}
+
+async function buildCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { force: { type: 'boolean', default: false } } });
+  // The configured image's name (DECKHAND_SANDBOX_IMAGE), when it is one the script can make.
+  const repo =
+    process.env.DECKHAND_SANDBOX_REPO ?? buildableRepo(loadConfig().sandbox.image) ?? 'deckhand-sandbox';
+  const env = { ...process.env, DECKHAND_SANDBOX_REPO: repo };
+  const started = Date.now();
+  const { code, stdout } = await runBuildScript(values.force ?? false, env);
+  const id = stdout.trim().split('\n').at(-1) ?? '';
+  if (code !== 0 || !id) {
+    process.stderr.write(`sandbox image ${repo} failed after ${secondsSince(started)} (exit code ${code})\n`);
+    return code || 1;
+  }
+  process.stdout.write(`sandbox image ${await recipeTag(id, repo, env)} ready in ${secondsSince(started)}\n`);
+  return 0;
 }
 
 export async function sandboxCommand(args: string[]): Promise<number> {
@@ -103,7 +133,7 @@ export async function sandboxCommand(args: string[]): Promise<number> {
     case 'build':
       return buildCommand(rest);
     default:
-      process.stderr.write(SANDBOX_USAGE);
+      process.stderr.write(SANDBOX_HELP);
       return 2;
   }
 }
@@ -128,14 +158,16 @@ export function buildableRepo(image: string): string | undefined {
 export function progressLine(out: NodeJS.WritableStream, label: string): { done(): void; failed(): void } {
   const started = Date.now();
   out.write(`${label} ... `);
-  const took = () => {
-    const seconds = (Date.now() - started) / 1000;
-    return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
-  };
   return {
-    done: () => out.write(`ready in ${took()}\n`),
-    failed: () => out.write(`failed after ${took()}\n`),
+    done: () => out.write(`ready in ${secondsSince(started)}\n`),
+    failed: () => out.write(`failed after ${secondsSince(started)}\n`),
   };
+}
+
+/** `0.4 s`, `48 s`: wall clock since `started` (a Date.now() value). */
+function secondsSince(started: number): string {
+  const seconds = (Date.now() - started) / 1000;
+  return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
 }
 
 function codeExecutionOff(reason: string, fix: string): DeckhandError {

@@ -1,7 +1,7 @@
 /**
  * What `deckhand --help` and `deckhand <command> --help` print. Kept apart from the commands and
  * importing nothing, so help answers without loading any command (or core, the store, Docker...).
- * sandbox.ts and discord.ts take SANDBOX_USAGE and DISCORD_USAGE from here for their errors.
+ * sandbox.ts and discord.ts take SANDBOX_USAGE (SANDBOX_HELP) and DISCORD_USAGE from here for their errors.
  */
 
 export const USAGE = `usage: deckhand <command>
@@ -26,6 +26,16 @@ commands:
 export const SANDBOX_USAGE = `usage:
   deckhand sandbox run --lang python|node|bash (--code CODE | --file PATH|-) [--timeout SECONDS] [--network]
   deckhand sandbox build [--force]
+`;
+
+/** `deckhand sandbox --help`, and what `deckhand sandbox` without a subcommand prints. */
+export const SANDBOX_HELP = `${SANDBOX_USAGE}
+run    runs code in a sandbox with the configured limits and prints one JSON object on stdout: read-only
+       root, no network unless --network, a non-root user, tmpfs /work and /tmp.
+build  builds the sandbox image (scripts/sandbox-image.sh: Debian bookworm with git, make, node + npm,
+       python3 + pip + pytest + venv, go), showing its progress on stderr, and ends with
+       \`sandbox image deckhand-sandbox:<recipe> ready in N s\`. About 4 minutes from a cold cache, ~30 s
+       after a recipe change or \`docker image rm\`, ~0.1 s when the image exists. --force rebuilds it all.
 `;
 
 export const DISCORD_USAGE = `usage:
@@ -69,6 +79,6 @@ Reads the audit trail, newest first: time, actor, workspace, action, target and 
   --limit      at most N entries (default 100, at most 1000)
   --json       one JSON object per line instead of the table
 `,
-  sandbox: SANDBOX_USAGE,
+  sandbox: SANDBOX_HELP,
   discord: DISCORD_USAGE,
 };

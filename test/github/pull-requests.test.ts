@@ -626,10 +626,18 @@ describe('credentials stay on the host', () => {
     // The script's run: no host folder at all, only tmpfs; the checkout was copied in.
     expect(inspected).toHaveLength(1);
     for (const info of inspected) {
+      // HOME, LANG and PATH from the runner; the rest is the image's toolchain caches (no secrets).
       expect(info.Config.Env.sort()).toEqual([
+        'GOCACHE=/tmp/go-cache',
+        'GOFLAGS=-modcacherw',
+        'GOPATH=/tmp/go',
         'HOME=/work',
         'LANG=C.UTF-8',
         'PATH=/usr/local/bin:/usr/bin:/bin',
+        'PIP_DISABLE_PIP_VERSION_CHECK=1',
+        'PIP_NO_CACHE_DIR=1',
+        'npm_config_cache=/tmp/npm-cache',
+        'npm_config_update_notifier=false',
       ]);
       expect(info.HostConfig.Binds ?? []).toEqual([]);
       expect(info.Mounts).toEqual([]);
