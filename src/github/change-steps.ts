@@ -26,6 +26,9 @@ import type { WorkspaceAgentContext } from './ports.js';
 import { defaultBranch, getPull, issueTitle, openPull, type PullRequest } from './pulls.js';
 import { slugOf, subjectOf } from './request.js';
 
+/** The pull request's summary when the agent gave none. */
+const DEFAULT_SUMMARY = 'Made the requested change.';
+
 const BRANCH_PREFIX = 'deckhand/';
 const MAX_SUMMARY_CHARS = 40_000;
 
@@ -188,8 +191,7 @@ export async function applyChange(
     : '';
   if (already) {
     // The earlier try's commit says what it did; the pull request should too.
-    const summary =
-      scriptSummary || (await headCommit(ws)).message.split('\n')[0] || 'Made the requested change.';
+    const summary = scriptSummary || (await headCommit(ws)).message.split('\n')[0] || DEFAULT_SUMMARY;
     run.checklist.set('change', 'done', 'already committed by an earlier try');
     return { summary, changed: [] };
   }
@@ -223,7 +225,7 @@ async function runRequest(
       sink: ctx.sink,
       signal: ctx.signal,
     });
-    return answer.summary.trim() || 'Made the requested change.';
+    return answer.summary.trim() || DEFAULT_SUMMARY;
   }
   throw new DeckhandError('NOT_CONFIGURED', 'No model is configured to make changes.');
 }
@@ -253,8 +255,12 @@ async function commitChange(
   }
   if (!target.exists) {
     checklist.set('change', 'done', 'nothing changed').skipRest();
+    // A question ("why does X fail?") changes nothing: the model's answer is the outcome, no branch.
+    const answer = request.script || summary === DEFAULT_SUMMARY ? '' : summary.trim();
     checklist.addOutcome(
-      'The request ran, but it changed no file, so there is nothing to open a pull request for.',
+      answer
+        ? `${answer}\n\n_No file changed, so there is no pull request._`
+        : 'The request ran, but it changed no file, so there is nothing to open a pull request for.',
     );
     await run.show();
     await ctx.sink.status('done');

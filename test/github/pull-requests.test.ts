@@ -511,6 +511,27 @@ describe('ports for a model', () => {
     expect(calls.edits.at(-1)).toContain('- [x] Make the changes in a sandbox: 1 file changed');
   }, 120_000);
 
+  it('answers a question that changes no file in the tracking comment, and pushes and opens nothing', async () => {
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
+    const before = git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
+    agent = async () => ({ summary: 'The build fails because `make` is missing from the CI image.' });
+    try {
+      const payload = comment('@deckhand why does the build fail?');
+      (payload.issue as { number: number; title: string }).number = 14;
+      (payload.issue as { number: number; title: string }).title = 'Build fails';
+      const task = await harness.finished((await harness.deliver('issue_comment', payload)).task);
+      expect(task.status).toBe('succeeded');
+    } finally {
+      agent = undefined;
+    }
+    expect(calls.edits.at(-1)).toContain(
+      'The build fails because `make` is missing from the CI image.\n\n_No file changed, so there is no pull request._',
+    );
+    expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
+  }, 120_000);
+
   it('posts a review with line comments from the Reviewer, keeping comments off the diff in the body', async () => {
     const calls = harness.githubApi();
     harness.permission('Codertocat', 'write');
