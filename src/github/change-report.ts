@@ -1,6 +1,7 @@
 /**
  * What a GitHub change tells people about the sandbox runs it made: why a script changed nothing,
- * and the tests section of the pull request and tracking comment, each with a tail of the output.
+ * the tests section of the pull request and tracking comment, each with a tail of the output, and
+ * the pull request body's "what changed" part, which a follow-up rewrites.
  */
 import { DeckhandError } from '../core/index.js';
 import type { RunResult } from '../runners/index.js';
@@ -59,4 +60,31 @@ export function testsSection(report: TestReport | undefined): string {
   ]
     .filter(Boolean)
     .join('\n\n');
+}
+
+/** The part of a pull request's body a follow-up rewrites: between these two markers. */
+const CHANGED_START = '<!-- deckhand:what-changed -->';
+const CHANGED_END = '<!-- /deckhand:what-changed -->';
+/** GitHub caps a body at 65 536 characters; the rest of the body needs a few thousand. */
+const MAX_SUMMARY_CHARS = 40_000;
+
+/** What changed (the summary, the files) and the tests, between the markers a follow-up rewrites. */
+export function whatChanged(summary: string, changed: string[], report: TestReport | undefined): string {
+  const listed = changed.slice(0, 50).map((p) => `\`${p}\``);
+  if (changed.length > listed.length) listed.push(`and ${changed.length - listed.length} more`);
+  const changedList = listed.length ? `\n\n**Changed:** ${listed.join(', ')}` : '';
+  const shown =
+    summary.length > MAX_SUMMARY_CHARS ? `${summary.slice(0, MAX_SUMMARY_CHARS)}\n… (cut)` : summary;
+  return [CHANGED_START, shown + changedList, testsSection(report), CHANGED_END].join('\n\n');
+}
+
+/**
+ * `body` with its "what changed" part replaced by `section`, or undefined when the body has no such
+ * part (written by hand, or before the markers): then it is left as it is.
+ */
+export function rewrittenBody(body: string, section: string): string | undefined {
+  const start = body.indexOf(CHANGED_START);
+  const end = start < 0 ? -1 : body.indexOf(CHANGED_END, start);
+  if (start < 0 || end < 0) return undefined;
+  return body.slice(0, start) + section + body.slice(end + CHANGED_END.length);
 }

@@ -7,7 +7,15 @@
 import type { Config } from '../core/index.js';
 import { DeckhandError } from '../core/index.js';
 import type { ChangeContext, ChangeDeps, ChangeResult, CodeRunner } from './change.js';
-import { fenced, scriptFailure, type TestReport, testsSection, VERDICT_TEXT } from './change-report.js';
+import {
+  fenced,
+  rewrittenBody,
+  scriptFailure,
+  type TestReport,
+  testsSection,
+  VERDICT_TEXT,
+  whatChanged,
+} from './change-report.js';
 import type { Checklist } from './checklist.js';
 import { detectTests, testVerdict } from './detect-tests.js';
 import {
@@ -30,7 +38,6 @@ import { slugOf, subjectOf } from './request.js';
 const DEFAULT_SUMMARY = 'Made the requested change.';
 
 const BRANCH_PREFIX = 'deckhand/';
-const MAX_SUMMARY_CHARS = 40_000;
 
 export function botLoginOf(settings: Config['github']): string {
   return settings.botName.replace(/^@/, '').replace(/\[bot\]$/i, '');
@@ -296,19 +303,38 @@ export async function runTests(
 
 function pullBody(run: ChangeRun, target: Target, change: Change, report: TestReport | undefined): string {
   const { request } = run.ctx;
-  const { summary, changed } = change;
-  const listed = changed.slice(0, 50).map((p) => `\`${p}\``);
-  if (changed.length > listed.length) listed.push(`and ${changed.length - listed.length} more`);
-  const changedList = listed.length ? `\n\n**Changed:** ${listed.join(', ')}` : '';
   return [
     `Fixes #${target.issue}`,
-    // GitHub caps a body at 65 536 characters; the rest of the body needs a few thousand.
-    (summary.length > MAX_SUMMARY_CHARS ? `${summary.slice(0, MAX_SUMMARY_CHARS)}\n… (cut)` : summary) +
-      changedList,
+    whatChanged(change.summary, change.changed, report),
     `Requested by @${request.requester}${request.url ? ` in ${request.url}` : ''}.`,
-    testsSection(report),
     `---\nMade by Deckhand. Mention @${botLoginOf(run.deps.settings)} on this pull request to ask for more changes.`,
   ].join('\n\n');
+}
+
+/**
+ * A follow-up pushed a commit to an open pull request: its "what changed" part now says what this
+ * request did. A body without the markers (written by hand, or before them) is left as it is.
+ */
+async function rewriteWhatChanged(
+  run: ChangeRun,
+  pull: { number: number; body?: string | null | undefined },
+  change: Change,
+  report: TestReport | undefined,
+): Promise<void> {
+  const next = rewrittenBody(pull.body ?? '', whatChanged(change.summary, change.changed, report));
+  if (next === undefined) return;
+  const { request } = run.ctx;
+  try {
+    await run.ctx.octokit.request('PATCH /repos/{owner}/{repo}/pulls/{pull_number}', {
+      owner: request.owner,
+      repo: request.repo,
+      pull_number: pull.number,
+      body: next,
+    });
+  } catch (error) {
+    // The push is done; an old description is not a reason to fail (and retry) the task.
+    run.deps.logger?.warn({ err: error, pull: pull.number }, 'could not update the pull request body');
+  }
 }
 
 /** Pushes the branch, opens the pull request unless it exists, reports it and records the audit entry. */
@@ -347,7 +373,10 @@ export async function publish(
   checklist.addOutcome(
     `${created ? `Opened pull request #${pull.number}` : `${pushedText}; pull request #${pull.number}`}: ${pull.html_url}`,
   );
-  if (!created && commit) checklist.addOutcome(testsSection(report));
+  if (!created && commit) {
+    checklist.addOutcome(testsSection(report));
+    await rewriteWhatChanged(run, pull, change, report);
+  }
   await run.show();
   await ctx.sink.status('done');
   await deps.store

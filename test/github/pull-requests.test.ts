@@ -212,7 +212,16 @@ describe('a mention that asks for a change opens one pull request and keeps it u
   it('pushes a follow-up mention on the pull request to the same branch', async () => {
     const calls = harness.githubApi();
     harness.permission('Codertocat', 'maintain');
-    harness.api.route('GET', `/repos/${REPO}/pulls/2`, 200, OPEN_PULL);
+    const opened = '<!-- deckhand:what-changed -->\n\nFixed the typo.\n\n<!-- /deckhand:what-changed -->';
+    harness.api.route('GET', `/repos/${REPO}/pulls/2`, 200, {
+      ...OPEN_PULL,
+      body: `Fixes #1\n\n${opened}\n\nRequested by @Codertocat.\n\nA line a maintainer added.`,
+    });
+    const bodies: string[] = [];
+    harness.api.route('PATCH', `/repos/${REPO}/pulls/2`, 200, (req) => {
+      bodies.push(String(req.body.body));
+      return OPEN_PULL;
+    });
     const ack = await harness.deliver(
       'issue_comment',
       comment('@deckhand also fix recieve\n```bash\nsed -i s/recieve/receive/ README.md\n```', {
@@ -241,6 +250,14 @@ describe('a mention that asks for a change opens one pull request and keeps it u
       /Pushed [0-9a-f]{7} to `deckhand\/1-spelling-error-in-the-readme-file`; pull request #2/,
     );
     expect(last).toContain('✅ passed');
+    // The body's "what changed" part now tells this follow-up; the rest is kept as it was.
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]).toMatch(/^Fixes #1\n\n<!-- deckhand:what-changed -->/);
+    expect(bodies[0]).toContain('sed -i s/recieve/receive/ README.md');
+    expect(bodies[0]).not.toContain('Fixed the typo.');
+    expect(bodies[0]).toMatch(
+      /<!-- \/deckhand:what-changed -->\n\nRequested by @Codertocat\.\n\nA line a maintainer added\.$/,
+    );
   }, 120_000);
 });
 
@@ -507,7 +524,9 @@ describe('ports for a model', () => {
     }
     expect(seen).toEqual(['add a changelog', REPO, '6']);
     expect(git(['--git-dir', bare, 'show', 'deckhand/6-add-a-changelog:CHANGELOG.md'])).toBe('# Changes\n');
-    expect(String(pulls[0]?.body)).toContain('Fixes #6\n\nAdded CHANGELOG.md (written).');
+    expect(String(pulls[0]?.body)).toContain(
+      'Fixes #6\n\n<!-- deckhand:what-changed -->\n\nAdded CHANGELOG.md (written).',
+    );
     expect(calls.edits.at(-1)).toContain('- [x] Make the changes in a sandbox: 1 file changed');
   }, 120_000);
 
