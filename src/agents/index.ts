@@ -56,3 +56,13 @@ export { runCodeTool } from './tools/run-code.js';
 export { schedulerTools } from './tools/scheduler.js';
 export { defineTool, type Tool, type ToolCategory, type ToolContext, type ToolOutput } from './tools/tool.js';
 export type { ChatMessage, ModelEvent, ModelProvider, ModelRequest, ToolCall, ToolSpec } from './types.js';
+export {
+  isWorkspaceTool,
+  prepareWorkspaceCall,
+  type SandboxProgram,
+  SEARCH_MAX_RESULTS,
+  sandboxProgramFor,
+  VIEW_MAX_LINES,
+  WORKSPACE_TOOLS,
+  type WorkspaceToolName,
+} from './workspace-tools.js';
