@@ -17,6 +17,7 @@ import type { Store } from '../store/index.js';
 import type { CostMeter } from './cost.js';
 import { truncateOutput } from './memory.js';
 import type { ModelChain } from './providers/chain.js';
+import { StepLog, stepLine } from './step-log.js';
 import { describeIssues, jsonSchemaOf } from './tools/tool.js';
 import type { ChatMessage, ToolCall, ToolResultMessage, ToolSpec } from './types.js';
 import { isWorkspaceTool, prepareWorkspaceCall, WORKSPACE_TOOLS } from './workspace-tools.js';
@@ -198,6 +199,7 @@ export function githubAgentPorts(deps: GithubAgentDeps): {
   }
 
   const workspaceAgent: WorkspaceAgent = async (ctx) => {
+    const steps = new StepLog(ctx.sink);
     const messages: ChatMessage[] = [
       {
         role: 'user',
@@ -218,7 +220,9 @@ export function githubAgentPorts(deps: GithubAgentDeps): {
       if (answer.toolCalls.length === 0) return { summary: answer.text.trim() || 'Changed as requested.' };
       const results: ToolResultMessage[] = [];
       for (const toolCall of answer.toolCalls) {
-        results.push(await runWorkspaceCall(ctx, toolCall, deps.toolResultMaxChars));
+        const result = await runWorkspaceCall(ctx, toolCall, deps.toolResultMaxChars);
+        await steps.add(stepLine(toolCall, result.isError === true));
+        results.push(result);
       }
       messages.push(
         { role: 'assistant', text: answer.text, toolCalls: answer.toolCalls },

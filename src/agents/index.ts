@@ -42,6 +42,7 @@ export {
   retryAfterOf,
 } from './providers/chain.js';
 export { createOpenAIProvider } from './providers/openai.js';
+export { STEPS_SHOWN, StepLog, stepLine } from './step-log.js';
 export { githubTools, openPullRequestTool } from './tools/github.js';
 export { type McpServerStatus, type McpToolSet, openMcpTools } from './tools/mcp.js';
 export type {

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sandboxProgramFor, type WorkspaceToolName } from '../../src/agents/index.js';
+import {
+  STEPS_SHOWN,
+  StepLog,
+  sandboxProgramFor,
+  stepLine,
+  type WorkspaceToolName,
+} from '../../src/agents/index.js';
 import { MemorySink } from '../../src/core/index.js';
 import type { RunResult, SandboxRunner } from '../../src/runners/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -151,13 +157,14 @@ describe('the WorkspaceAgent with its coding tools', () => {
       openai.callTool('call_3', 'view', { path: '../outside' }),
       openai.answer(['Greets with "hi" now.']),
     );
+    const comment = new MemorySink();
     const result = await agent.workspaceAgent({
       workspaceDir: dir,
       instructions: 'say hi instead of hello',
       repo: 'octo/api',
       number: 3,
       runInSandbox: (run) => runner.run({ ...run, workspace: { dir, collect: true } }),
-      sink: new MemorySink(),
+      sink: comment,
       signal: new AbortController().signal,
     });
 
@@ -179,5 +186,27 @@ describe('the WorkspaceAgent with its coding tools', () => {
     expect(seen).toContain('Replaced 1 occurrence in src/app.py');
     expect(seen).toContain('exit code: 2');
     expect(seen).toContain('leads outside the repository');
+    // People watching the issue see the steps, condensed, in one section of the tracking comment.
+    expect(comment.messages).toEqual([
+      '**Steps**\n✓ `view` `src/app.py`\n✓ `str_replace` `src/app.py`\n✗ `view` `../outside`',
+    ]);
+  });
+});
+
+describe('the steps shown in the tracking comment', () => {
+  it('keep model-written targets inside code spans, cut long ones and count the older steps', async () => {
+    const sink = new MemorySink();
+    const log = new StepLog(sink);
+    await log.add(
+      stepLine({ id: '1', name: 'run', arguments: { command: 'echo `id` @org/team\nrm -rf x' } }, false),
+    );
+    expect(sink.messages).toEqual(["**Steps**\n✓ `run` `echo 'id' @org/team`"]);
+    for (let n = 0; n < STEPS_SHOWN + 4; n++) {
+      await log.add(stepLine({ id: String(n), name: 'view', arguments: { path: 'x'.repeat(200) } }, false));
+    }
+    const shown = sink.messages[0]!.split('\n');
+    expect(shown[1]).toBe('(5 earlier)');
+    expect(shown).toHaveLength(STEPS_SHOWN + 2);
+    expect(shown.at(-1)).toBe(`✓ \`view\` \`${'x'.repeat(80)}…\``);
   });
 });
