@@ -7,7 +7,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { NormalizedEvent, Orchestrator, ReplySink, TaskContext } from '../core/index.js';
-import { DeckhandError, type Logger, streamReply, userMessageOf } from '../core/index.js';
+import { DeckhandError, type Logger, streamReply, userMessageOf, workspaceKeyOf } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import type { CostMeter } from './cost.js';
 import { type Memory, memoryFromRecords, messageTokens } from './memory.js';
@@ -158,7 +158,7 @@ class TurnRunner {
 
   async run(event: NormalizedEvent, sink: ReplySink, ctx: TurnContext): Promise<string> {
     const { store, cost, limits } = this.deps;
-    const workspaceKey = `${event.platform}:${event.workspaceId}`;
+    const workspaceKey = workspaceKeyOf(event);
     const over = await cost.overBudget(workspaceKey);
     if (over) {
       await sink.post(over);

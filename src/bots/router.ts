@@ -13,6 +13,7 @@ import {
   normalizedEventSchema,
   type RateLimits,
   rateLimitKeys,
+  workspaceKeyOf,
 } from '../core/index.js';
 import type { CodeRunner, RunResult } from '../runners/index.js';
 import { handleDigestCommand } from '../scheduler/index.js';
@@ -126,7 +127,7 @@ async function runCode(
         target: command.lang,
         outcome,
         detail: { taskId, ...detail },
-        workspace: `${event.platform}:${event.workspaceId}`,
+        workspace: workspaceKeyOf(event),
       })
       .catch((error: unknown) => deps.logger?.warn({ err: error }, 'could not record the audit entry'));
   await sink.status('working');
@@ -197,7 +198,7 @@ async function cancelTask(
     action: 'task.cancel',
     target: `task:${target.id}`,
     outcome: 'succeeded',
-    workspace: `${event.platform}:${event.workspaceId}`,
+    workspace: workspaceKeyOf(event),
   });
   return `Cancelled task ${target.id}.`;
 }
@@ -213,7 +214,7 @@ async function statusText(store: Store, event: NormalizedEvent): Promise<string>
   // Model usage of this workspace since the start of the month (UTC), from the stored model calls.
   const now = new Date();
   const usage = await store.usageSummary({
-    workspaceKey: `${event.platform}:${event.workspaceId}`,
+    workspaceKey: workspaceKeyOf(event),
     since: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
   });
   const usageLine = `Model usage this month: ${usage.modelCalls} call(s), ${usage.tokensIn} tokens in, ${usage.tokensOut} out, $${usage.costUsd.toFixed(2)}.`;

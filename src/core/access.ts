@@ -119,7 +119,7 @@ export function createAccess(ports: AccessPorts, settings: AccessSettings, logge
 
   /** The operator's config names a role for good; otherwise a chat grant; otherwise the default. */
   async function configuredOrStoredRole(event: NormalizedEvent, userId: string): Promise<Role> {
-    const configured = settings.roles[`${workspaceKeyOf(event)}:${userId}`];
+    const configured = configuredRole(event, userId);
     if (configured) return configured;
     const stored = await ports.roleOf({ platform: event.platform, workspaceId: event.workspaceId }, userId);
     return stored ?? settings.defaultRole;

@@ -6,12 +6,15 @@
  * is checked by the router with `decide(..., 'approve', ...)`, not here.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { workspaceKeyOf } from './access.js';
 import type { NormalizedEvent } from './contracts/event.js';
 import type { PostedReply, ReplySink } from './contracts/reply.js';
 import type { Role } from './policy.js';
 
-export type ApprovalAction = 'run' | 'repo.write';
-export type ApprovalVerdict = 'approved' | 'denied' | 'expired';
+export const APPROVAL_ACTIONS = ['run', 'repo.write'] as const;
+export type ApprovalAction = (typeof APPROVAL_ACTIONS)[number];
+export const APPROVAL_VERDICTS = ['approved', 'denied', 'expired'] as const;
+export type ApprovalVerdict = (typeof APPROVAL_VERDICTS)[number];
 
 /** What the store keeps about an approval (src/store's createApproval takes the same). */
 export interface ApprovalInput {
@@ -187,7 +190,7 @@ export async function awaitApproval(port: ApprovalPort, request: ApprovalRequest
   if (signal.aborted) return { verdict: 'cancelled' };
   const expiresAt = new Date(Date.now() + request.timeoutMs);
   const { id } = await port.createApproval({
-    workspace: `${event.platform}:${event.workspaceId}`,
+    workspace: workspaceKeyOf(event),
     channelId: event.channelId,
     threadId: event.threadId,
     requesterId: event.userId,
@@ -221,7 +224,7 @@ export async function awaitApproval(port: ApprovalPort, request: ApprovalRequest
         action: 'approval.expire',
         target: `approval:${id}`,
         outcome: 'expired',
-        workspace: `${event.platform}:${event.workspaceId}`,
+        workspace: workspaceKeyOf(event),
         detail: { action: request.action, taskId: request.taskId, timeoutMs: request.timeoutMs },
       })
       .catch(() => undefined);

@@ -8,9 +8,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { accessSettingsSchema } from './access-settings.js';
 import { DeckhandError } from './errors.js';
 import { modelSettingsShape } from './model-settings.js';
-import { DEFAULT_MIN_ROLE, RANKED_ACTIONS, roleSchema } from './policy.js';
 import { registerSecret } from './redact.js';
 
 const settingsSchema = z
@@ -122,40 +122,7 @@ const settingsSchema = z
       .strict()
       .prefault({}),
     /** Who may do what (src/core/policy.ts): roles, repository connections, approvals. */
-    access: z
-      .object({
-        /** The role of a person no one has granted one (in a workspace, a server, the terminal). */
-        defaultRole: roleSchema.default('member'),
-        /** `<platform>:<workspaceId>:<userId>` -> role, fixed: chat grants cannot change it (`slack:T1:U1: owner`). */
-        roles: z
-          .record(
-            z.string().regex(/^[a-z]+:[^:\s]+:\S+$/, 'expected `<platform>:<workspaceId>:<userId>`'),
-            roleSchema,
-          )
-          .default({}),
-        /** `<platform>:<workspaceId>` -> repositories connected from config (as `repos connect` does). */
-        repos: z
-          .record(
-            z.string().regex(/^[a-z]+:\S+$/, 'expected `<platform>:<workspaceId>`'),
-            z.array(z.string().regex(/^[\w.-]+\/[\w.-]+$/)),
-          )
-          .default({}),
-        /** The least role per action (defaults: the README's "Who may do what" table). */
-        minRole: z
-          .object(Object.fromEntries(RANKED_ACTIONS.map((a) => [a, roleSchema.optional()])))
-          .strict()
-          .default({})
-          .transform((given) => ({ ...DEFAULT_MIN_ROLE, ...stripUndefined(given) })),
-        /** Actions that wait for Approve from a person of this role or above (`run: admin`). */
-        approvals: z
-          .object({ run: roleSchema.optional(), 'repo.write': roleSchema.optional() })
-          .strict()
-          .default({}),
-        /** An approval not given within this many minutes cancels the action. */
-        approvalTimeoutMinutes: z.coerce.number().min(0.01).max(1440).default(30),
-      })
-      .strict()
-      .prefault({}),
+    access: accessSettingsSchema,
     /** Slack adapter: who may talk to Deckhand, and how replies are shaped. */
     slack: z
       .object({
@@ -395,10 +362,6 @@ const PUBLIC_IDS = new Set<string>([
   'DISCORD_APPLICATION_ID',
   'GITHUB_CLIENT_ID',
 ]);
-
-function stripUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 function passwordOf(uri: string): string | undefined {
   try {

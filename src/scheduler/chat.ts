@@ -4,7 +4,7 @@
  * call it from any worker; the scheduler (wherever it runs) picks changes up on its next sweep.
  */
 import { IANAZone } from 'luxon';
-import { DeckhandError, userMessageOf } from '../core/index.js';
+import { DeckhandError, userMessageOf, workspaceKeyOf } from '../core/index.js';
 import type { Platform, ScheduleRecord, Store } from '../store/index.js';
 import { assertTimezone, formatLocal, latestDue, nextDue, parseWhen } from './cron.js';
 import { cadenceOf } from './due.js';
@@ -181,7 +181,7 @@ function auditDigest(
     target: `schedule:${scheduleId}`,
     outcome: 'succeeded',
     ...(detail ? { detail } : {}),
-    workspace: `${event.platform}:${event.workspaceId}`,
+    workspace: workspaceKeyOf(event),
   });
 }
 

@@ -1,4 +1,10 @@
 import { Schema } from 'mongoose';
+import {
+  APPROVAL_ACTIONS,
+  APPROVAL_VERDICTS,
+  type ApprovalAction,
+  type ApprovalVerdict,
+} from '../../core/index.js';
 import { WORKSPACE_ROLES, type WorkspaceRole } from './membership.js';
 
 /**
@@ -8,11 +14,7 @@ import { WORKSPACE_ROLES, type WorkspaceRole } from './membership.js';
  * (FerretDB runs findAndModify as read-then-write, so a conditional update on the approval could
  * let two clicks both win).
  */
-export const APPROVAL_ACTIONS = ['run', 'repo.write'] as const;
-export type ApprovalAction = (typeof APPROVAL_ACTIONS)[number];
-
-export const APPROVAL_VERDICTS = ['approved', 'denied', 'expired'] as const;
-export type ApprovalVerdict = (typeof APPROVAL_VERDICTS)[number];
+export { APPROVAL_ACTIONS, APPROVAL_VERDICTS, type ApprovalAction, type ApprovalVerdict };
 
 /** Long enough for a page of code; a summary is shown in chat, where longer would be cut anyway. */
 export const APPROVAL_SUMMARY_MAX = 20_000;

@@ -1,4 +1,5 @@
 import { Schema } from 'mongoose';
+import { ROLES, type Role } from '../../core/index.js';
 import { PLATFORMS, type Platform } from './platform.js';
 
 /**
@@ -6,8 +7,9 @@ import { PLATFORMS, type Platform } from './platform.js';
  * `platform:workspaceId:userId` so the check on every request is a primary-key read (FerretDB pushes
  * only `_id` filters down); the triple is also a unique index. Setting a role replaces the old one.
  */
-export const WORKSPACE_ROLES = ['owner', 'admin', 'member', 'guest'] as const;
-export type WorkspaceRole = (typeof WORKSPACE_ROLES)[number];
+/** The policy's roles (src/core/policy.ts), as the store names them. */
+export const WORKSPACE_ROLES = ROLES;
+export type WorkspaceRole = Role;
 
 export interface MembershipDoc {
   _id: string;
