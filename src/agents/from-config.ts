@@ -17,7 +17,7 @@ import { accessPortsOf, type Store } from '../store/index.js';
 import { createCostMeter, formatUsage, type ModelCallCharge, usageSummary } from './cost.js';
 import { createDigestSummariser, DIGEST_SUMMARY_TASK, type DigestSummariser } from './digest-summary.js';
 import { githubAgentPorts } from './github-ports.js';
-import { createOrchestrator } from './orchestrator.js';
+import { createAgentLoop } from './orchestrator.js';
 import { createPolicy } from './policy.js';
 import { createProfiles } from './profiles.js';
 import { createAnthropicProvider } from './providers/anthropic.js';
@@ -134,7 +134,7 @@ export async function orchestratorFromConfig(config: Config, deps: AgentDeps): P
     ...(log ? { logger: log } : {}),
     ...(deps.onModelCall ? { onCall: deps.onModelCall } : {}),
   });
-  const orchestrator = createOrchestrator({
+  const { orchestrator, toolTurn } = createAgentLoop({
     store: deps.store,
     chain,
     tools,
@@ -156,12 +156,9 @@ export async function orchestratorFromConfig(config: Config, deps: AgentDeps): P
   });
   const profiles = createProfiles(m);
   const ports = githubAgentPorts({
-    store: deps.store,
-    chain,
-    cost,
-    modelIds: [profiles.get('engineer')?.model ?? m.default, ...m.fallback],
+    toolTurn,
+    model: profiles.get('engineer')?.model ?? m.default,
     maxSteps: Math.max(m.maxSteps, 12),
-    maxOutputTokens: m.maxOutputTokens,
     toolResultMaxChars: m.toolResultMaxChars,
   });
   const digestWriter = profiles.get('digest-writer') ?? profiles.get(m.defaultProfile);

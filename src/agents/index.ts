@@ -23,7 +23,15 @@ export {
 } from './from-config.js';
 export { type GithubAgentDeps, githubAgentPorts } from './github-ports.js';
 export { estimateTokens, memoryFromRecords, truncateOutput } from './memory.js';
-export { createOrchestrator, type OrchestratorDeps, type OrchestratorLimits } from './orchestrator.js';
+export {
+  createAgentLoop,
+  createOrchestrator,
+  type LoopEnd,
+  type OrchestratorDeps,
+  type OrchestratorLimits,
+  type ToolTurn,
+  type ToolTurnRequest,
+} from './orchestrator.js';
 export {
   actorOf,
   createPolicy,

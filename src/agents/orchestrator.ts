@@ -16,10 +16,41 @@ import type { Profiles } from './profiles.js';
 import type { ModelChain } from './providers/chain.js';
 import { summarizeIfNeeded } from './summarize.js';
 import { TextChannel } from './text-channel.js';
-import type { Tool } from './tools/tool.js';
-import { type OrchestratorLimits, runModelLoop, type TurnDeps, type TurnState } from './turn.js';
+import type { Tool, ToolCategory } from './tools/tool.js';
+import {
+  type LoopEnd,
+  type OrchestratorLimits,
+  runModelLoop,
+  type TurnDeps,
+  type TurnState,
+} from './turn.js';
 
-export type { OrchestratorLimits } from './turn.js';
+export type { LoopEnd, OrchestratorLimits } from './turn.js';
+
+/**
+ * A turn that is not a chat reply: the GitHub work's change, answer and review. Same loop, policy,
+ * cost meter, message records and audit entries as a chat turn; its own system prompt, tools and
+ * first message, and its outcome returned instead of streamed.
+ */
+export interface ToolTurnRequest {
+  /** Whose request it is: the policy decides every tool call from it, the audit names it. */
+  event: NormalizedEvent;
+  taskId: string;
+  /** Where an approval request would be posted. */
+  sink: ReplySink;
+  signal: AbortSignal;
+  /** Names the turn's profile in records and audit entries (`github-change`). */
+  name: string;
+  systemPrompt: string;
+  /** The model tried first (the chain's fallbacks follow). */
+  model: string;
+  tools: Tool[];
+  prompt: string;
+  maxSteps?: number;
+  approvedCategories?: readonly ToolCategory[];
+  onToolResult?: TurnState['onToolResult'];
+}
+export type ToolTurn = (request: ToolTurnRequest) => Promise<LoopEnd>;
 
 export interface OrchestratorDeps {
   store: Store;
@@ -156,6 +187,48 @@ class TurnRunner {
     return userMessageOf(error);
   }
 
+  /** A turn with its own prompt and tools (see ToolTurnRequest); throws what ends it early. */
+  async runTools(request: ToolTurnRequest): Promise<LoopEnd> {
+    const { event } = request;
+    const workspaceKey = workspaceKeyOf(event);
+    const over = await this.deps.cost.overBudget(workspaceKey);
+    if (over) throw new DeckhandError('RATE_LIMITED', over);
+    const turn: TurnState = {
+      event,
+      taskId: request.taskId,
+      workspaceKey,
+      conversationId: await this.conversationIdFor(event),
+      profile: {
+        name: request.name,
+        systemPrompt: request.systemPrompt,
+        model: request.model,
+        tools: request.tools.map((t) => t.name),
+      },
+      // Nothing streams: the caller shows the outcome (and the steps, through onToolResult).
+      out: new TextChannel(),
+      sink: request.sink,
+      signal: request.signal,
+      writes: Promise.resolve(),
+      ...(request.approvedCategories ? { approvedCategories: request.approvedCategories } : {}),
+      ...(request.onToolResult ? { onToolResult: request.onToolResult } : {}),
+    };
+    const limits = { ...this.deps.limits, maxSteps: request.maxSteps ?? this.deps.limits.maxSteps };
+    const deps: TurnDeps = { ...this.turnDeps, tools: request.tools, limits };
+    try {
+      return await runModelLoop(deps, turn, {
+        messages: [{ recordId: '', message: { role: 'user', text: request.prompt } }],
+      });
+    } finally {
+      turn.out.close();
+      await turn.writes.catch((error: unknown) => {
+        this.log?.error(
+          { err: error, task: request.taskId },
+          'could not store the messages of an agent turn',
+        );
+      });
+    }
+  }
+
   async run(event: NormalizedEvent, sink: ReplySink, ctx: TurnContext): Promise<string> {
     const { store, cost, limits } = this.deps;
     const workspaceKey = workspaceKeyOf(event);
@@ -209,6 +282,14 @@ class TurnRunner {
 }
 
 export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
+  return createAgentLoop(deps).orchestrator;
+}
+
+/** The chat orchestrator and the tool turns of the GitHub work, over one loop and one conversation cache. */
+export function createAgentLoop(deps: OrchestratorDeps): { orchestrator: Orchestrator; toolTurn: ToolTurn } {
   const runner = new TurnRunner(deps);
-  return (event: NormalizedEvent, sink: ReplySink, ctx: TurnContext) => runner.run(event, sink, ctx);
+  return {
+    orchestrator: (event: NormalizedEvent, sink: ReplySink, ctx: TurnContext) => runner.run(event, sink, ctx),
+    toolTurn: (request) => runner.runTools(request),
+  };
 }

@@ -75,6 +75,7 @@ function actionOf(
     case 'activity':
       return { action: 'repo.read', request: { repo: call.repo ?? call.target } };
     case 'repo-write':
+    case 'workspace':
       return { action: 'repo.write', request: { repo: call.repo ?? call.target } };
     case 'schedule-read':
       return { action: 'digest.list', request: {} };

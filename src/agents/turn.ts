@@ -12,7 +12,7 @@ import type { Policy } from './policy.js';
 import type { AgentProfile } from './profiles.js';
 import type { ModelChain } from './providers/chain.js';
 import type { TextChannel } from './text-channel.js';
-import { type PreparedCall, type Tool, toolSpec } from './tools/tool.js';
+import { type PreparedCall, type Tool, type ToolCategory, toolSpec } from './tools/tool.js';
 import type { ChatMessage, ToolCall, ToolResultMessage } from './types.js';
 
 export interface OrchestratorLimits {
@@ -50,7 +50,23 @@ export interface TurnState {
   signal: AbortSignal;
   /** Message writes of this turn, in order, off the model loop's critical path; awaited before the turn ends. */
   writes: Promise<void>;
+  /**
+   * Tool categories whose approval was given before the turn (the GitHub work asks once, before
+   * cloning, for the whole change): the policy still decides each call, but no second approval is asked.
+   */
+  approvedCategories?: readonly ToolCategory[];
+  /** Called after each tool call with its result (the GitHub work's step log in the tracking comment). */
+  onToolResult?: (call: ToolCall, result: ToolResultMessage) => Promise<void>;
 }
+
+/** How the loop ended: the model answered, a turn-ending tool succeeded, or a limit was reached. */
+export type LoopEnd =
+  | { end: 'answered'; text: string }
+  | { end: 'tool'; tool: string; text: string }
+  | { end: 'steps' | 'budget'; text: string };
+
+/** Allowed decisions without an approval, per tool and repository, for the rest of one turn. */
+type DecisionMemo = Map<string, true>;
 
 const STORED_TEXT_MAX = 190_000;
 
@@ -129,12 +145,32 @@ async function approve(
   return outcome.verdict;
 }
 
+/**
+ * The policy's decision for a call. An allowed one with no approval to ask is kept for the rest of the
+ * turn per tool and repository (who asks and what is asked do not change within a turn): a coding
+ * session of thirty tool calls asks, and audits, once. Refusals and approvals are asked every time.
+ */
+async function decide(
+  deps: TurnDeps,
+  turn: TurnState,
+  tool: Tool,
+  call: PreparedCall,
+  memo: DecisionMemo,
+): ReturnType<TurnDeps['policy']['authorize']> {
+  const key = `${tool.name}\u0000${call.repo ?? ''}\u0000${(call.repos ?? []).join(',')}`;
+  if (memo.has(key)) return { allowed: true };
+  const decision = await deps.policy.authorize(tool, call, turn.event, turn.profile);
+  if (decision.allowed && !decision.approvalBy) memo.set(key, true);
+  return decision;
+}
+
 /** Runs one tool call through validation, the policy and the tool; never throws for the model's mistakes. */
 async function runTool(
   deps: TurnDeps,
   turn: TurnState,
   offered: Map<string, Tool>,
   call: ToolCall,
+  memo: DecisionMemo,
 ): Promise<ToolResultMessage> {
   const result = (output: string, isError: boolean): ToolResultMessage => ({
     callId: call.id,
@@ -154,7 +190,7 @@ async function runTool(
       true,
     );
   }
-  const decision = await deps.policy.authorize(tool, prepared.call, turn.event, turn.profile);
+  const decision = await decide(deps, turn, tool, prepared.call, memo);
   if (!decision.allowed) {
     // The policy's reasons are sentences; the period is added here once.
     const reason = decision.reason.replace(/\.\s*$/, '');
@@ -162,7 +198,7 @@ async function runTool(
     await audit(deps, turn, tool, prepared.call.target, 'denied', decision.reason);
     return result(`Refused: ${reason}. Nothing was done. Tell the user.`, true);
   }
-  if (decision.approvalBy) {
+  if (decision.approvalBy && !turn.approvedCategories?.includes(tool.category)) {
     const verdict = await approve(deps, turn, tool, prepared.call, decision.approvalBy);
     if (verdict !== 'approved') {
       await audit(deps, turn, tool, prepared.call.target, 'denied', `not approved: ${verdict}`);
@@ -226,7 +262,7 @@ async function callModel(
 }
 
 /** Model call -> tool calls -> results until the model answers, the step limit or the cost budget. */
-export async function runModelLoop(deps: TurnDeps, turn: TurnState, memory: Memory): Promise<void> {
+export async function runModelLoop(deps: TurnDeps, turn: TurnState, memory: Memory): Promise<LoopEnd> {
   const { limits } = deps;
   const offeredTools = deps.policy.offered(deps.tools, turn.profile);
   const offered = new Map(offeredTools.map((t) => [t.name, t]));
@@ -236,27 +272,37 @@ export async function runModelLoop(deps: TurnDeps, turn: TurnState, memory: Memo
     : turn.profile.systemPrompt;
   const messages: ChatMessage[] = memory.messages.map((m) => m.message);
   const modelIds = [turn.profile.model, ...limits.fallback];
+  const memo: DecisionMemo = new Map();
+  let text = '';
 
   for (let step = 0; step < limits.maxSteps; step++) {
     if (step > 0) {
       const over = await deps.cost.overBudget(turn.workspaceKey);
       if (over) {
         turn.out.paragraph(over);
-        return;
+        return { end: 'budget', text };
       }
     }
     const request = { system, messages, tools: specs, maxTokens: limits.maxOutputTokens };
     const current = await callModel(deps, turn, modelIds, request);
-    if (current.toolCalls.length === 0) return;
+    text = current.text;
+    if (current.toolCalls.length === 0) return { end: 'answered', text };
 
     const results: ToolResultMessage[] = [];
-    for (const call of current.toolCalls) results.push(await runTool(deps, turn, offered, call));
+    let ended: string | undefined;
+    for (const call of current.toolCalls) {
+      const result = await runTool(deps, turn, offered, call, memo);
+      results.push(result);
+      await turn.onToolResult?.(call, result);
+      if (!result.isError && offered.get(call.name)?.endsTurn) ended ??= call.name;
+    }
     record(deps, turn, {
       role: 'tool',
       toolResults: results.map((r) => ({ callId: r.callId, output: r.output, isError: r.isError })),
       taskId: turn.taskId,
       workspaceKey: turn.workspaceKey,
     });
+    if (ended) return { end: 'tool', tool: ended, text };
     messages.push(
       { role: 'assistant', text: current.text, toolCalls: current.toolCalls },
       { role: 'tool', results },
@@ -265,4 +311,5 @@ export async function runModelLoop(deps: TurnDeps, turn: TurnState, memory: Memo
   turn.out.paragraph(
     `_I stopped after ${limits.maxSteps} steps (the step limit for one message). Say "continue" to go on._`,
   );
+  return { end: 'steps', text };
 }

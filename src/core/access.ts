@@ -130,8 +130,24 @@ export function createAccess(ports: AccessPorts, settings: AccessSettings, logge
     return settings.roles[`${workspaceKeyOf(event)}:${userId}`];
   }
 
+  /**
+   * Who asked in an event, looked up once per event: a task's checks (the router's, each tool's, the
+   * GitHub work's before cloning and its agent's after) share one answer instead of asking the store
+   * and GitHub again. A failed lookup is forgotten, so a retry asks again.
+   */
+  const requesters = new WeakMap<NormalizedEvent, Promise<Requester>>();
+  function requester(event: NormalizedEvent): Promise<Requester> {
+    let known = requesters.get(event);
+    if (!known) {
+      known = lookUpRequester(event);
+      requesters.set(event, known);
+      known.catch(() => requesters.delete(event));
+    }
+    return known;
+  }
+
   /** Who is asking: role and linked login. On GitHub the actor is its login, proven by the signed webhook. */
-  async function requester(event: NormalizedEvent): Promise<Requester> {
+  async function lookUpRequester(event: NormalizedEvent): Promise<Requester> {
     const base = {
       platform: event.platform,
       workspaceId: event.workspaceId,

@@ -1,21 +1,15 @@
 /**
  * The steps of a GitHub change (change.ts runs them in order): find the branch and clone it, make the
  * change in the sandbox (a script or the agent) and commit it, run the repository's tests in the
- * sandbox, then push and open or update the pull request. Each step keeps the tracking comment's
+ * sandbox (publish.ts then pushes and opens or updates the pull request). A request the agent settles as
+a question ends with its answer in the tracking comment and no branch. Each step keeps the tracking comment's
  * checklist current through the ChangeRun it is given.
  */
 import type { Config } from '../core/index.js';
 import { DeckhandError } from '../core/index.js';
+import { linkFileReferences } from './answer-links.js';
 import type { ChangeContext, ChangeDeps, ChangeResult, CodeRunner } from './change.js';
-import {
-  fenced,
-  rewrittenBody,
-  scriptFailure,
-  type TestReport,
-  testsSection,
-  VERDICT_TEXT,
-  whatChanged,
-} from './change-report.js';
+import { fenced, scriptFailure, type TestReport, VERDICT_TEXT } from './change-report.js';
 import type { Checklist } from './checklist.js';
 import { detectTests, testVerdict } from './detect-tests.js';
 import {
@@ -24,14 +18,13 @@ import {
   commitAll,
   createWorkspace,
   headCommit,
-  pushBranch,
   type Remote,
   remoteBranches,
   submodulePaths,
   type Workspace,
 } from './git.js';
 import type { WorkspaceAgentContext } from './ports.js';
-import { defaultBranch, getPull, issueTitle, openPull, type PullRequest } from './pulls.js';
+import { defaultBranch, getPull, issueTitle, type PullRequest } from './pulls.js';
 import { slugOf, subjectOf } from './request.js';
 
 /** The pull request's summary when the agent gave none. */
@@ -64,7 +57,7 @@ export interface ChangeRun {
   pushed?: { branch: string; base: string } | undefined;
 }
 
-interface Target {
+export interface Target {
   branch: string;
   /** The branch to clone: the Deckhand branch once it exists, else the base. */
   cloneFrom: string;
@@ -83,6 +76,12 @@ export interface Checkout {
   ws: Workspace;
 }
 
+/** What the request asked for, as the script or the agent settled it: an answer, or a change. */
+interface Outcome {
+  summary: string;
+  intent?: 'answer' | 'change' | undefined;
+}
+
 /** What the change step made: the pull request's summary, and the commit (none when nothing changed). */
 export interface Change {
   summary: string;
@@ -93,7 +92,7 @@ export interface Change {
 type RunInSandbox = WorkspaceAgentContext['runInSandbox'];
 
 /** Marks a step as running, shows it, and stops there if the task was cancelled. */
-async function enter(run: ChangeRun, key: string): Promise<void> {
+export async function enter(run: ChangeRun, key: string): Promise<void> {
   run.checklist.set(key, 'running');
   await run.show();
   run.ctx.signal.throwIfAborted();
@@ -202,8 +201,9 @@ export async function applyChange(
     run.checklist.set('change', 'done', 'already committed by an earlier try');
     return { summary, changed: [] };
   }
-  const summary = await runRequest(run, ws, runInSandbox, scriptSummary);
-  return await commitChange(run, { target, ws }, trailer, summary);
+  const outcome = await runRequest(run, ws, runInSandbox, scriptSummary);
+  if (outcome.intent === 'answer') return await reportAnswer(run, { target, ws }, outcome.summary);
+  return await commitChange(run, { target, ws }, trailer, outcome.summary);
 }
 
 /** Runs the request's script, or hands the checkout to the agent; the summary for the pull request. */
@@ -212,7 +212,7 @@ async function runRequest(
   ws: Workspace,
   runInSandbox: RunInSandbox,
   scriptSummary: string,
-): Promise<string> {
+): Promise<Outcome> {
   const { deps, ctx } = run;
   const { request } = ctx;
   if (request.script) {
@@ -220,7 +220,7 @@ async function runRequest(
       await runInSandbox({ lang: request.script.lang, code: request.script.code }),
     );
     if (failed) throw failed;
-    return scriptSummary;
+    return { summary: scriptSummary, intent: 'change' };
   }
   if (deps.agent) {
     const answer = await deps.agent({
@@ -228,13 +228,44 @@ async function runRequest(
       instructions: request.instructions,
       repo: request.fullName,
       number: request.number,
+      event: ctx.event,
+      taskId: ctx.taskId,
       runInSandbox,
       sink: ctx.sink,
       signal: ctx.signal,
     });
-    return answer.summary.trim() || DEFAULT_SUMMARY;
+    return { summary: answer.summary.trim() || DEFAULT_SUMMARY, intent: answer.intent };
   }
   throw new DeckhandError('NOT_CONFIGURED', 'No model is configured to make changes.');
+}
+
+/**
+ * The agent answered a question: the answer (its path:line references linked to the lines at the
+ * checked-out commit) is the outcome in the tracking comment; no branch, nothing committed, even if
+ * the checkout was changed while looking.
+ */
+async function reportAnswer(
+  run: ChangeRun,
+  { target, ws }: Pick<Checkout, 'target' | 'ws'>,
+  answer: string,
+): Promise<undefined> {
+  const { deps, ctx, checklist } = run;
+  const edited = (await changedPaths(ws)).length > 0;
+  checklist.relabel('change', 'Answer in a sandbox').set('change', 'done', 'answered').skipRest();
+  const sha = (await headCommit(ws)).sha;
+  const web = `${deps.settings.cloneBaseUrl.replace(/\/+$/, '')}/${ctx.request.fullName}/blob/${sha}`;
+  checklist.addOutcome(
+    [
+      await linkFileReferences(answer, { web, root: ws.workDir }),
+      edited ? '_Files I changed while looking were not kept: this was a question, not a change._' : '',
+      target.exists ? '' : '_No pull request: nothing was asked to change._',
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
+  );
+  await run.show();
+  await ctx.sink.status('done');
+  return undefined;
 }
 
 /** Commits what the run changed, with the trailer; undefined (reported) when a new branch would be empty. */
@@ -299,102 +330,4 @@ export async function runTests(
   const report: TestReport = { label: tests.label, verdict: testVerdict(result), result };
   run.checklist.set('test', 'done', `\`${tests.label}\` ${VERDICT_TEXT[report.verdict]}`);
   return report;
-}
-
-function pullBody(run: ChangeRun, target: Target, change: Change, report: TestReport | undefined): string {
-  const { request } = run.ctx;
-  return [
-    `Fixes #${target.issue}`,
-    whatChanged(change.summary, change.changed, report),
-    `Requested by @${request.requester}${request.url ? ` in ${request.url}` : ''}.`,
-    `---\nMade by Deckhand. Mention @${botLoginOf(run.deps.settings)} on this pull request to ask for more changes.`,
-  ].join('\n\n');
-}
-
-/**
- * A follow-up pushed a commit to an open pull request: its "what changed" part now says what this
- * request did. A body without the markers (written by hand, or before them) is left as it is.
- */
-async function rewriteWhatChanged(
-  run: ChangeRun,
-  pull: { number: number; body?: string | null | undefined },
-  change: Change,
-  report: TestReport | undefined,
-): Promise<void> {
-  const next = rewrittenBody(pull.body ?? '', whatChanged(change.summary, change.changed, report));
-  if (next === undefined) return;
-  const { request } = run.ctx;
-  try {
-    await run.ctx.octokit.request('PATCH /repos/{owner}/{repo}/pulls/{pull_number}', {
-      owner: request.owner,
-      repo: request.repo,
-      pull_number: pull.number,
-      body: next,
-    });
-  } catch (error) {
-    // The push is done; an old description is not a reason to fail (and retry) the task.
-    run.deps.logger?.warn({ err: error, pull: pull.number }, 'could not update the pull request body');
-  }
-}
-
-/** Pushes the branch, opens the pull request unless it exists, reports it and records the audit entry. */
-export async function publish(
-  run: ChangeRun,
-  { remote, target, ws }: Checkout,
-  change: Change,
-  report: TestReport | undefined,
-): Promise<ChangeResult> {
-  await enter(run, 'publish');
-  const { deps, ctx, checklist } = run;
-  const { request } = ctx;
-  const { commit } = change;
-  // A fresh token: the tests may have taken a while.
-  remote.token = await deps.access.gitToken(ctx.installationId);
-  await pushBranch(ws, remote, target.branch);
-  run.pushed = { branch: target.branch, base: target.base };
-  const body = pullBody(run, target, change, report);
-  const { pull, created } = target.pull
-    ? { pull: target.pull, created: false }
-    : await openPull(
-        ctx.octokit,
-        { owner: request.owner, repo: request.repo },
-        {
-          title: subjectOf(target.title || request.instructions, `Changes for #${target.issue}`),
-          body,
-          head: target.branch,
-          base: target.base,
-          draft: deps.settings.draftPullRequests,
-        },
-      );
-  const pushedText = commit
-    ? `Pushed ${commit.slice(0, 7)} to \`${target.branch}\``
-    : `Branch \`${target.branch}\` is up to date`;
-  checklist.set('publish', 'done', created ? `opened #${pull.number}` : `#${pull.number}`);
-  checklist.addOutcome(
-    `${created ? `Opened pull request #${pull.number}` : `${pushedText}; pull request #${pull.number}`}: ${pull.html_url}`,
-  );
-  if (!created && commit) {
-    checklist.addOutcome(testsSection(report));
-    await rewriteWhatChanged(run, pull, change, report);
-  }
-  await run.show();
-  await ctx.sink.status('done');
-  await deps.store
-    ?.recordAudit({
-      actor: `github:${request.requester}`,
-      action: created ? 'github.pull_request.open' : 'github.pull_request.push',
-      target: `${request.fullName}#${pull.number}`,
-      outcome: 'succeeded',
-      detail: { branch: target.branch, commit, task: ctx.taskId },
-      workspace: `github:${ctx.installationId}`,
-    })
-    .catch((error: unknown) => deps.logger?.warn({ err: error }, 'could not record the audit entry'));
-  return {
-    outcome: 'pull_request',
-    number: pull.number,
-    url: pull.html_url,
-    branch: target.branch,
-    ...(commit ? { commit } : {}),
-    created,
-  };
 }

@@ -8,16 +8,17 @@
  * so a retried task does not apply its change twice; the pull request is looked up by branch before
  * one is opened. A later mention on that pull request (or the issue) pushes to the same branch.
  */
-import type { ReplySink } from '../core/index.js';
+import type { NormalizedEvent, ReplySink } from '../core/index.js';
 import { type Config, DeckhandError, isDeckhandError, type Logger } from '../core/index.js';
 import type { SandboxRunner } from '../runners/index.js';
 import type { Store } from '../store/index.js';
 import type { GitHubAccess, GitHubOctokitClient } from './access.js';
-import { applyChange, type ChangeRun, prepareCheckout, publish, runTests } from './change-steps.js';
+import { applyChange, type ChangeRun, prepareCheckout, runTests } from './change-steps.js';
 import { Checklist } from './checklist.js';
 import { conversationText } from './context.js';
 import { removeWorkspace } from './git.js';
 import type { WorkspaceAgent } from './ports.js';
+import { publish } from './publish.js';
 import { plainReason, retryableError, STOPPED } from './reason.js';
 import type { GitHubRequest } from './request.js';
 
@@ -37,6 +38,8 @@ export interface ChangeDeps {
 export interface ChangeContext {
   /** The App installation acting (the webhook's; see GitHubAccess.installationIdFor); ignored with a token. */
   installationId: string;
+  /** The mention (or label, or assignment) that asked: whose request the agent carries out. */
+  event: NormalizedEvent;
   request: GitHubRequest;
   sink: ReplySink;
   octokit: GitHubOctokitClient;

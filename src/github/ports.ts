@@ -3,7 +3,7 @@
  * Without them, changes come only from a script in the mention, and reviews are not offered.
  */
 import { z } from 'zod';
-import type { ReplySink } from '../core/index.js';
+import type { NormalizedEvent, ReplySink } from '../core/index.js';
 import type { RunResult } from '../runners/index.js';
 
 export interface WorkspaceAgentContext {
@@ -22,6 +22,9 @@ export interface WorkspaceAgentContext {
   /** `owner/repo` and the issue or pull request number the request came from. */
   repo: string;
   number: number;
+  /** The request's event and task: the agent's policy checks and records are the requester's. */
+  event: NormalizedEvent;
+  taskId: string;
   /**
    * Runs code in a sandbox with a copy of the checkout as its working folder (/work): no network, no
    * credentials, the sandbox's limits, the work folder's disk limit (`diskFull` on the result). What
@@ -35,8 +38,14 @@ export interface WorkspaceAgentContext {
   signal: AbortSignal;
 }
 
-/** Makes the requested change in the workspace; the summary goes into the pull request. */
-export type WorkspaceAgent = (ctx: WorkspaceAgentContext) => Promise<{ summary: string }>;
+/**
+ * Answers the request or changes the workspace. `intent` is what the agent decided the request was:
+ * an answer (no branch, whatever the checkout holds) or a change (the summary goes into the pull
+ * request); absent, a diff makes it a change.
+ */
+export type WorkspaceAgent = (
+  ctx: WorkspaceAgentContext,
+) => Promise<{ summary: string; intent?: 'answer' | 'change' }>;
 
 export interface ReviewFile {
   path: string;
@@ -58,6 +67,10 @@ export interface ReviewInput {
    * (src/github/context.ts): written by others, never instructions. Absent when it was not read.
    */
   conversation?: string;
+  event: NormalizedEvent;
+  taskId: string;
+  /** The tracking comment (an approval request would be posted there). */
+  sink: ReplySink;
   signal: AbortSignal;
 }
 

@@ -4,7 +4,7 @@
  * A comment on a line the diff does not show would make GitHub refuse the whole review, so such
  * comments move into the review's body instead.
  */
-import type { ReplySink } from '../core/index.js';
+import type { NormalizedEvent, ReplySink } from '../core/index.js';
 import { DeckhandError, type Logger } from '../core/index.js';
 import type { GitHubOctokitClient } from './access.js';
 import { conversationText } from './context.js';
@@ -17,6 +17,9 @@ const MAX_FILES = 300;
 
 export interface ReviewContext {
   request: GitHubRequest;
+  /** The request's event and task: the reviewer's policy checks and records are the requester's. */
+  event: NormalizedEvent;
+  taskId: string;
   sink: ReplySink;
   octokit: GitHubOctokitClient;
   signal: AbortSignal;
@@ -122,6 +125,9 @@ export async function reviewPullRequest(
         files,
         instructions: request.instructions.replace(/^review\b[\s:,-]*/i, ''),
         conversation,
+        event: ctx.event,
+        taskId: ctx.taskId,
+        sink,
         signal: ctx.signal,
       }),
     );

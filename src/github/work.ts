@@ -114,7 +114,11 @@ export function createGitHubWork(deps: GitHubWorkDeps) {
         await sink.post(NO_MODEL_FOR_REVIEW_TEXT);
         return { outcome: 'no_model' };
       }
-      return reviewPullRequest(deps.reviewer, { request, sink, octokit, signal: ctx.signal }, log);
+      return reviewPullRequest(
+        deps.reviewer,
+        { request, event, taskId: ctx.taskId, sink, octokit, signal: ctx.signal },
+        log,
+      );
     }
     if (!request.script && !deps.agent) {
       await sink.post(noModelForChangesText(bot));
@@ -129,7 +133,15 @@ export function createGitHubWork(deps: GitHubWorkDeps) {
         store: deps.store,
         logger: log,
       },
-      { installationId: event.workspaceId, request, sink, octokit, taskId: ctx.taskId, signal: ctx.signal },
+      {
+        installationId: event.workspaceId,
+        event,
+        request,
+        sink,
+        octokit,
+        taskId: ctx.taskId,
+        signal: ctx.signal,
+      },
     );
   };
 }

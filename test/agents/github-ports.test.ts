@@ -10,7 +10,16 @@ import type { RunResult } from '../../src/runners/index.js';
 import type { Store } from '../../src/store/index.js';
 import { useNockForThirdPartyApis } from '../support/nock.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
-import { anthropic, makeAgent, openai, SSE_HEADERS, testConfig } from './support.js';
+import {
+  accessWithGitHub,
+  anthropic,
+  githubEvent,
+  makeAgent,
+  openai,
+  SSE_HEADERS,
+  taskIdForTest,
+  testConfig,
+} from './support.js';
 
 useNockForThirdPartyApis();
 
@@ -28,7 +37,8 @@ const signal = new AbortController().signal;
 
 describe('Reviewer', () => {
   it('returns the review the model submits, after one correction of invalid arguments', async () => {
-    const agent = await makeAgent(testConfig({ default: 'anthropic:claude-sonnet-4-6' }), { store });
+    const config = testConfig({ default: 'anthropic:claude-sonnet-4-6' });
+    const agent = await makeAgent(config, { store, access: accessWithGitHub(store, config, 'write') });
     const bodies: Array<Record<string, unknown>> = [];
     nock('https://api.anthropic.com')
       .post('/v1/messages', (b) => bodies.push(b as Record<string, unknown>) > 0)
@@ -58,6 +68,9 @@ describe('Reviewer', () => {
         { path: 'src/a.ts', status: 'modified', patch: '@@ -1,2 +1,3 @@\n a\n+const avg = sum / n;\n b' },
       ],
       instructions: 'review',
+      event: githubEvent('acme/api', 5),
+      taskId: taskIdForTest(),
+      sink: new MemorySink(),
       signal,
     });
     expect(review).toEqual({
@@ -66,13 +79,14 @@ describe('Reviewer', () => {
     });
     expect(JSON.stringify(bodies[0]?.messages)).toContain('const avg = sum / n;');
     const correction = JSON.stringify((bodies[1]?.messages as unknown[]).at(-1));
-    expect(correction).toContain('Invalid review: comments.0.line');
+    expect(correction).toContain('Invalid arguments for submit_review: comments.0.line');
   });
 });
 
 describe('WorkspaceAgent', () => {
   it('changes the checkout through run_in_workspace and returns the summary for the pull request', async () => {
-    const agent = await makeAgent(testConfig({ default: 'openai:gpt-4.1' }), { store });
+    const config = testConfig({ default: 'openai:gpt-4.1' });
+    const agent = await makeAgent(config, { store, access: accessWithGitHub(store, config, 'write') });
     nock('https://api.openai.com')
       .post('/v1/chat/completions')
       .reply(
@@ -91,6 +105,8 @@ describe('WorkspaceAgent', () => {
       instructions: 'fix the typo in the README',
       repo: 'octo/api',
       number: 9,
+      event: githubEvent('octo/api', 9, { installation: '9009' }),
+      taskId: taskIdForTest(),
       runInSandbox: async (run): Promise<RunResult> => {
         runs.push(run);
         return {
@@ -108,6 +124,6 @@ describe('WorkspaceAgent', () => {
     });
     expect(runs).toEqual([{ lang: 'bash', code: "sed -i 's/teh/the/' README.md" }]);
     expect(result).toEqual({ summary: 'Fixed the typo "teh" in README.md.' });
-    expect(await agent.usage('github:octo')).toMatch(/^Model usage in \d{4}-\d{2}: 2 call\(s\)/);
+    expect(await agent.usage('github:9009')).toMatch(/^Model usage in \d{4}-\d{2}: 2 call\(s\)/);
   });
 });

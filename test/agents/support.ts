@@ -6,9 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import { type Agent, type AgentDeps, orchestratorFromConfig } from '../../src/agents/index.js';
 import { createEventHandler } from '../../src/bots/index.js';
-import type { NormalizedEvent } from '../../src/core/index.js';
-import { type Config, createLogger, loadConfig, MemorySink } from '../../src/core/index.js';
-import type { Store } from '../../src/store/index.js';
+import type { Access, NormalizedEvent } from '../../src/core/index.js';
+import {
+  accessSettingsOf,
+  type Config,
+  createAccess,
+  createLogger,
+  loadConfig,
+  MemorySink,
+} from '../../src/core/index.js';
+import { accessPortsOf, type Store } from '../../src/store/index.js';
 
 export const logger = createLogger({ level: 'silent', pretty: false });
 
@@ -177,6 +184,42 @@ export function testEvent(text: string, overrides: Partial<NormalizedEvent> = {}
     receivedAt: new Date().toISOString(),
     ...overrides,
   };
+}
+
+/** A mention on a GitHub issue by `login`, as the GitHub adapter normalizes one. */
+export function githubEvent(
+  repo: string,
+  number: number,
+  options: { login?: string; text?: string; installation?: string } = {},
+): NormalizedEvent {
+  const login = options.login ?? 'ana';
+  return testEvent(options.text ?? '@deckhand', {
+    platform: 'github',
+    workspaceId: options.installation ?? '4242',
+    channelId: repo,
+    threadId: String(number),
+    userId: login,
+    userName: login,
+    eventType: 'issue_comment',
+    replyTo: { repo, issueNumber: String(number), kind: 'issue' },
+  });
+}
+
+/** The one Access, with GitHub's answer to "what may this login do in this repository" stood in. */
+export function accessWithGitHub(
+  store: Store,
+  config: Config,
+  permission: 'read' | 'write' | 'admin',
+): Access {
+  return createAccess(
+    { ...accessPortsOf(store), permissionOf: async () => permission },
+    accessSettingsOf(config),
+  );
+}
+
+/** A task id as the store makes them (24 hex digits). */
+export function taskIdForTest(): string {
+  return randomBytes(12).toString('hex');
 }
 
 export async function makeAgent(config: Config, deps: Omit<AgentDeps, 'logger'>): Promise<Agent> {

@@ -21,7 +21,7 @@ import type { Store } from '../../src/store/index.js';
 import { ensureSandboxImage, leftovers, testDocker, testRunner } from '../runners/helpers.js';
 import { dropTestStore, openTestStore } from '../support/store.js';
 import { ModelServer } from './model-server.js';
-import { makeAgent, openai, testConfig } from './support.js';
+import { accessWithGitHub, githubEvent, makeAgent, openai, taskIdForTest, testConfig } from './support.js';
 
 let docker: Docker;
 let runner: SandboxRunner;
@@ -149,7 +149,11 @@ describe('workspace coding tools in the sandbox', () => {
 describe('the WorkspaceAgent with its coding tools', () => {
   it('offers them beside run_in_workspace and edits the checkout with what the model calls', async () => {
     const config = testConfig({ default: 'openai:gpt-4.1' });
-    const agent = await makeAgent(config, { store, baseURLs: { openai: `${server.url}/v1` } });
+    const agent = await makeAgent(config, {
+      store,
+      baseURLs: { openai: `${server.url}/v1` },
+      access: accessWithGitHub(store, config, 'write'),
+    });
     server.requests.length = 0;
     server.reply(
       openai.callTool('call_1', 'view', { path: 'src/app.py' }),
@@ -163,6 +167,8 @@ describe('the WorkspaceAgent with its coding tools', () => {
       instructions: 'say hi instead of hello',
       repo: 'octo/api',
       number: 3,
+      event: githubEvent('octo/api', 3),
+      taskId: taskIdForTest(),
       runInSandbox: (run) => runner.run({ ...run, workspace: { dir, collect: true } }),
       sink: comment,
       signal: new AbortController().signal,
@@ -178,6 +184,7 @@ describe('the WorkspaceAgent with its coding tools', () => {
       'create_file',
       'search',
       'run',
+      'finish',
     ]);
     // What the model saw after each call: the numbered file, the edit, the refusal.
     const seen = JSON.stringify(server.requests[3]?.body.messages);

@@ -23,6 +23,7 @@ beforeAll(async () => {
   harness = await startGitHubHarness({ agent: () => agent.workspaceAgent, reviewer: () => agent.reviewer });
   agent = await makeAgent(testConfig({ default: 'anthropic:claude-sonnet-4-6' }), {
     store: harness.store,
+    access: harness.access,
     baseURLs: { anthropic: server.url },
   });
   bare = bareRemote(harness.remotes, REPO, { 'README.md': '# Hello World\n' });

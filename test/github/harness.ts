@@ -21,6 +21,7 @@ import {
   listen,
 } from '../../src/bots/index.js';
 import {
+  type Access,
   accessSettingsOf,
   type Config,
   createAccess,
@@ -87,6 +88,8 @@ export type IssueCommentPayload = {
 export interface GitHubHarness {
   api: GitHubStandIn;
   store: Store;
+  /** The one Access the GitHub work decides with (GitHub's permission answers from the stand-in). */
+  access: Access;
   docker: Docker;
   /** What `cloneBaseUrl` points at (file://): bare remotes go at `<remotes>/<owner>/<repo>.git`. */
   remotes: string;
@@ -244,6 +247,7 @@ async function start(
   return {
     api,
     store,
+    access: policy,
     docker,
     remotes,
     workspaces,

@@ -551,6 +551,37 @@ describe('ports for a model', () => {
     expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
   }, 120_000);
 
+  it('answers when the agent says the request was a question: lines linked, edits made while looking not kept, no branch', async () => {
+    const calls = harness.githubApi();
+    harness.permission('Codertocat', 'write');
+    harness.repository();
+    const before = git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
+    agent = async (ctx) => {
+      await ctx.runInSandbox({ lang: 'bash', code: 'echo scratch >> README.md' });
+      return {
+        intent: 'answer',
+        summary: 'The typo is on `README.md:3`; `missing.ts:4` and `../etc/passwd:1` are not files here.',
+      };
+    };
+    try {
+      const payload = comment('@deckhand where is the typo?');
+      (payload.issue as { number: number; title: string }).number = 15;
+      (payload.issue as { number: number; title: string }).title = 'Typo';
+      const task = await harness.finished((await harness.deliver('issue_comment', payload)).task);
+      expect(task.status).toBe('succeeded');
+    } finally {
+      agent = undefined;
+    }
+    const shown = calls.edits.at(-1) ?? '';
+    const sha = git(['--git-dir', bare, 'rev-parse', 'main']).trim();
+    expect(shown).toContain(`[\`README.md:3\`](file://`);
+    expect(shown).toContain(`/${REPO}/blob/${sha}/README.md#L3)`);
+    expect(shown).toContain('`missing.ts:4` and `../etc/passwd:1` are not files here.');
+    expect(shown).toContain('_Files I changed while looking were not kept');
+    expect(shown).toContain('- [x] Answer in a sandbox: answered');
+    expect(git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'])).toBe(before);
+  }, 120_000);
+
   it('posts a review with line comments from the Reviewer, keeping comments off the diff in the body', async () => {
     const calls = harness.githubApi();
     harness.permission('Codertocat', 'write');

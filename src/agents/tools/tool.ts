@@ -15,7 +15,10 @@ export type ToolCategory =
   | 'schedule-read'
   | 'schedule-write'
   | 'activity'
-  | 'mcp';
+  | 'mcp'
+  // works on a repository checkout inside the sandbox (the GitHub work's coding tools): part of the
+  // repository change the requester was allowed, so decided as repo.write on `repo`
+  | 'workspace';
 
 export interface ToolContext {
   event: NormalizedEvent;
@@ -49,6 +52,8 @@ export interface Tool {
   mutates: boolean;
   /** For MCP tools, the server; the policy and profiles refer to it as `mcp:<server>`. */
   server?: string;
+  /** A successful call ends the turn (its result is the outcome: a review, a finished change). */
+  endsTurn?: boolean;
   inputSchema: Record<string, unknown>;
   prepare(raw: unknown): { ok: true; call: PreparedCall } | { ok: false; error: string };
 }
@@ -58,6 +63,7 @@ export interface ToolDefinition<S extends z.ZodType> {
   description: string;
   category: ToolCategory;
   mutates: boolean;
+  endsTurn?: boolean;
   schema: S;
   target(args: z.infer<S>): { target: string; repo?: string; repos?: string[]; summary?: string };
   run(args: z.infer<S>, ctx: ToolContext): Promise<ToolOutput>;
@@ -85,6 +91,7 @@ export function defineTool<S extends z.ZodType>(definition: ToolDefinition<S>): 
     description: definition.description,
     category: definition.category,
     mutates: definition.mutates,
+    ...(definition.endsTurn ? { endsTurn: true } : {}),
     inputSchema: jsonSchemaOf(definition.schema),
     prepare(raw) {
       const parsed = definition.schema.safeParse(raw);
