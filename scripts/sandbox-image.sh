@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the sandbox image locally, with no image registry: debootstrap (minbase bookworm) + Debian's
-# toolchains (git, make, nodejs + npm, python3 + pip + pytest + venv, golang-go), a non-root user
-# `sandbox` (uid 10001), then `docker import`.
+# toolchains (git, make, nodejs + npm, python3 + pip + pytest + venv, golang-go) and tinyproxy (the
+# egress proxy of dependency-install runs, src/runners/egress.ts), a non-root user `sandbox`
+# (uid 10001), then `docker import`.
 #   scripts/sandbox-image.sh            build if missing; prints the image ID on stdout
 #   scripts/sandbox-image.sh --force    rebuild the root filesystem even if it is cached
 # The image is tagged deckhand-sandbox:<recipe hash> (the hash of this file, so any change to the recipe
@@ -18,7 +19,10 @@ SUITE=bookworm
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # Installed with apt-get inside the debootstrapped root: debootstrap's own resolver knows no virtual
 # packages, and npm's node-* dependencies are full of them (its --include fails configuring npm).
-PACKAGES="git make nodejs npm python3 python3-pip python3-pytest python3-venv golang-go"
+# tinyproxy-bin is Debian's tinyproxy binary without the `tinyproxy` service package (which pulls in
+# adduser and logrotate, adds a system user and tries to start its daemon inside the chroot);
+# egress.ts runs the binary with a config of its own.
+PACKAGES="git make nodejs npm python3 python3-pip python3-pytest python3-venv golang-go tinyproxy-bin"
 # Containers run with a read-only root, and a program gets only PATH, HOME=/work and LANG (the runner
 # starts it with `env -i`): the toolchains' caches are pointed at the /tmp tmpfs here, in the image
 # ENV (for `docker run`) and in files they read whatever the environment (/etc/npmrc, /etc/pip.conf,

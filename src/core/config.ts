@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { accessSettingsSchema } from './access-settings.js';
+import { egressSettingsSchema } from './egress-settings.js';
 import { DeckhandError } from './errors.js';
 import { modelSettingsShape } from './model-settings.js';
 import { registerSecret } from './redact.js';
@@ -64,6 +65,8 @@ const settingsSchema = z
          * that sandbox's memory limit is memoryMb plus this, since tmpfs pages count as memory.
          */
         workspaceMb: z.coerce.number().int().min(16).max(65_536).default(512),
+        /** Dependency installs before a GitHub change's tests, through the egress proxy (egress-settings.ts). */
+        egress: egressSettingsSchema,
         /** Extra languages or overrides of python/node/bash: { name: { image?, command, fileName } }. */
         languages: z
           .record(

@@ -135,7 +135,7 @@ export class SandboxContainer {
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
-      NetworkDisabled: options.shape.network === 'none',
+      NetworkDisabled: options.shape.network === 'none' && !options.shape.egress,
       HostConfig: hostConfigFor(options.limits, options.shape),
     });
     try {

@@ -43,6 +43,15 @@ export interface SandboxLimits {
 
 export type SandboxNetwork = 'none' | 'bridge';
 
+/** Where a setup run's dependency cache volume is mounted (dependency-cache.ts). */
+export const DEPENDENCY_CACHE_DIR = '/cache';
+
+/** A setup run's way out (egress.ts): only this internal network, and its cache volume if any. */
+export interface EgressShape {
+  network: string;
+  cacheVolume?: string;
+}
+
 export function limitsFromConfig(sandbox: Config['sandbox']): SandboxLimits {
   return {
     cpus: sandbox.cpus,
@@ -65,6 +74,8 @@ export interface ContainerShape {
   network: SandboxNetwork;
   /** The work folder holds a workspace: workspaceMb large, with an inode cap, memory raised to match. */
   workspace?: boolean;
+  /** A setup run: attached only to an egress session's internal network (never pooled). */
+  egress?: EgressShape;
 }
 
 export function hostConfigFor(limits: SandboxLimits, shape: ContainerShape): Docker.HostConfig {
@@ -75,7 +86,7 @@ export function hostConfigFor(limits: SandboxLimits, shape: ContainerShape): Doc
   const tmpfs = (mb: number, extra = '') => `rw,exec,nosuid,nodev,size=${mb}m${extra}`;
   const inodes = shape.workspace ? `,nr_inodes=${WORKSPACE_MAX_ENTRIES + 16}` : '';
   return {
-    NetworkMode: shape.network,
+    NetworkMode: shape.egress ? shape.egress.network : shape.network,
     ReadonlyRootfs: true,
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges'],
@@ -102,5 +113,18 @@ export function hostConfigFor(limits: SandboxLimits, shape: ContainerShape): Doc
     IpcMode: 'private',
     // Removal is explicit (after the result is read) and, for anything left behind, the reaper's.
     AutoRemove: false,
+    // The only writable path that is not a tmpfs, and only in a setup run that has a cache.
+    ...(shape.egress?.cacheVolume
+      ? {
+          Mounts: [
+            {
+              Type: 'volume',
+              Source: shape.egress.cacheVolume,
+              Target: DEPENDENCY_CACHE_DIR,
+              ReadOnly: false,
+            },
+          ],
+        }
+      : {}),
   };
 }

@@ -61,6 +61,24 @@ export const runOptionsSchema = z
       .strict()
       .optional(),
     network: z.boolean().optional(),
+    /**
+     * A setup run (dependency install): the container joins only this egress session's internal
+     * network (egress.ts), the program gets `env` on top of PATH/HOME/LANG (the proxy variables, the
+     * cache paths), and `cacheVolume` (dependency-cache.ts) is mounted at DEPENDENCY_CACHE_DIR.
+     */
+    egress: z
+      .object({
+        network: z.string().min(1),
+        env: z
+          .record(
+            z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+            z.string().regex(/^[^\0\r\n]*$/, 'must be one line'),
+          )
+          .default({}),
+        cacheVolume: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Lower than the runner's limit for this run; a higher value is capped. */
     timeoutSeconds: z.number().positive().optional(),
   })
@@ -91,6 +109,8 @@ export async function payloadFor(
   timeoutSeconds: number,
 ): Promise<{ payload: Buffer | Readable; argv: string[]; keptLinks?: Map<string, string> }> {
   const watchdogSeconds = timeoutSeconds + WATCHDOG_GRACE_SECONDS;
+  // `env -i` (payload.ts) takes NAME=VALUE words before the program: a setup run's extra variables.
+  const envWords = Object.entries(input.egress?.env ?? {}).map(([name, value]) => `${name}=${value}`);
   const program = {
     fileName: spec.fileName,
     code: input.code,
@@ -99,7 +119,8 @@ export async function payloadFor(
   };
   if (!input.workspace) {
     const argv = argvFor(spec);
-    const payload = await buildPayload({ nonce, command: shellQuote(argv), watchdogSeconds, ...program });
+    const command = shellQuote([...envWords, ...argv]);
+    const payload = await buildPayload({ nonce, command, watchdogSeconds, ...program });
     return { payload, argv };
   }
   const argv = [...spec.command, `${PROGRAM_DIR}/${spec.fileName}`];
@@ -108,7 +129,7 @@ export async function payloadFor(
     nonce,
     unpackDir: '/',
     keepSeconds: input.workspace.collect ? KEEP_FOR_COLLECTION_SECONDS : 0,
-    command: shellQuote(argv),
+    command: shellQuote([...envWords, ...argv]),
     watchdogSeconds,
   });
   const files = programFiles(program);

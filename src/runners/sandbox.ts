@@ -12,6 +12,7 @@ import { type Config, DeckhandError, type Logger, logger as sharedLogger } from 
 import type { Store } from '../store/index.js';
 import { SandboxContainer } from './container.js';
 import { createDockerClient } from './docker.js';
+import { assertEgressTarget, egressShapeOf, reapEgressNetworks } from './egress.js';
 import { dockerUnreachable, pinImage } from './image.js';
 import { type LanguageSpec, LanguageTable } from './languages.js';
 import {
@@ -148,6 +149,8 @@ class Sandbox {
   private async reap(): Promise<void> {
     try {
       await reapOrphans(this.docker, this.log);
+      // Egress sessions' networks (their proxies are sandbox-labelled, so reapOrphans took those).
+      await reapEgressNetworks(this.docker, this.log);
     } catch (error) {
       this.log.warn({ err: error }, 'sandbox reaper could not list containers');
     }
@@ -264,9 +267,17 @@ class Sandbox {
         'Network access for sandboxes is off. Set sandbox.network: bridge in the config to allow runs that ask for it.',
       );
     }
+    if (input.egress && input.network) {
+      throw new DeckhandError(
+        'BAD_REQUEST',
+        'A setup run reaches the network only through its egress proxy.',
+      );
+    }
+    if (input.egress) await assertEgressTarget(this.docker, input.egress);
     const shape: ContainerShape = {
       network: input.network ? (options.network ?? 'none') : 'none',
       ...(input.workspace ? { workspace: true } : {}),
+      ...(input.egress ? { egress: egressShapeOf(input.egress) } : {}),
     };
     const timeoutSeconds = Math.min(input.timeoutSeconds ?? limits.timeoutSeconds, limits.timeoutSeconds);
     const nonce = randomBytes(12).toString('hex');
@@ -279,7 +290,10 @@ class Sandbox {
     const { shape, imageId } = plan;
     // Only the common shape is pooled; a network or a workspace needs its own container.
     const plain =
-      shape.network === 'none' && !shape.workspace && imageId === this.pinned.get(this.options.image);
+      shape.network === 'none' &&
+      !shape.workspace &&
+      !shape.egress &&
+      imageId === this.pinned.get(this.options.image);
     const warm = plain ? this.pool?.take() : undefined;
     try {
       // A workspace run's container also lives while its work folder is read back.
@@ -310,7 +324,7 @@ class Sandbox {
           memoryMb: limits.memoryMb,
           pids: limits.pids,
           timeoutSeconds: plan.timeoutSeconds,
-          network: plan.shape.network,
+          network: plan.shape.egress ? 'egress' : plan.shape.network,
         },
         taskId: input.taskId ?? null,
         containerId: container.id,
