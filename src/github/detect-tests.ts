@@ -1,7 +1,9 @@
 /**
- * Finds how a repository runs its tests, in the order: package.json `test` script, pytest, go test,
- * a Makefile `test` target. The command runs in the sandbox; when the tool is not in the sandbox
- * image it exits 127 with a sentence saying so, and the pull request says the tests could not run.
+ * Finds how a repository runs its tests, in the order: the `test` command of its `.deckhand.yml`
+ * (repo-settings.ts), package.json `test` script, pytest, go test, a Makefile `test` target. The
+ * command runs in the sandbox; when the tool is not in the sandbox image it exits 127 with a sentence
+ * saying so, and the pull request says the tests could not run. What a setup run installed
+ * (dependencies.ts) is used: pytest runs with the checkout's .venv, go test with its module cache.
  *
  * The checkout holds what a sandbox run left (checked and rewritten by the host, src/runners/
  * workspace.ts), so reads here are defensive too: no link is followed, only regular files are opened
@@ -13,6 +15,8 @@ import { lstat, open, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult } from '../runners/index.js';
 import { shellQuote } from '../runners/index.js';
+import { commandLabel, GO_MODULE_CACHE_DIR, VENV_DIR } from './dependencies.js';
+import { type RepoSettings, readRepoSettings } from './repo-settings.js';
 
 export interface TestCommand {
   /** What a person would type, for the PR body (`npm test`). */
@@ -88,7 +92,29 @@ async function hasPytestFiles(dir: string): Promise<boolean> {
   return false;
 }
 
-export async function detectTests(dir: string): Promise<TestCommand | undefined> {
+/** Whether `dir` holds `folder` as a real folder (not a link) with `inside` in it. */
+async function hasInstalled(dir: string, folder: string, inside?: string): Promise<boolean> {
+  const stat = await lstat(join(dir, folder)).catch(() => undefined);
+  if (!stat?.isDirectory()) return false;
+  return (
+    inside === undefined || (await lstat(join(dir, folder, inside)).catch(() => undefined)) !== undefined
+  );
+}
+
+/**
+ * How `dir` runs its tests, or undefined. `settings` are the repository's `.deckhand.yml`
+ * (readRepoSettings); when omitted they are read here, and a settings file that cannot be used throws
+ * BAD_REQUEST.
+ */
+export async function detectTests(dir: string, settings?: RepoSettings): Promise<TestCommand | undefined> {
+  const own = (settings ?? (await readRepoSettings(dir))).test;
+  if (own !== undefined) {
+    // What a setup run installed comes first on PATH (`python` is the venv's, `jest` node_modules').
+    return {
+      label: commandLabel(own, '.deckhand.yml test'),
+      script: `export PATH="$PWD/${VENV_DIR}/bin:$PWD/node_modules/.bin:$PATH"\n${own}`,
+    };
+  }
   const pkg = await readText(join(dir, 'package.json'));
   if (pkg) {
     let script: unknown;
@@ -116,13 +142,19 @@ export async function detectTests(dir: string): Promise<TestCommand | undefined>
     tox.includes('[pytest]') ||
     (await hasPytestFiles(dir))
   ) {
+    // The venv a setup run made sees both the installed dependencies and Debian's pytest.
+    const python = (await hasInstalled(dir, VENV_DIR, 'bin/python')) ? `${VENV_DIR}/bin/python` : 'python3';
     return {
       label: 'pytest',
-      script: `${needs('pytest', "python3 -c 'import pytest'")}\npython3 -m pytest -q`,
+      script: `${needs('pytest', `${python} -c 'import pytest'`)}\n${python} -m pytest -q`,
     };
   }
   if ((await readText(join(dir, 'go.mod'))) !== undefined) {
-    return { label: 'go test ./...', script: `${needs('Go', 'command -v go')}\ngo test ./...` };
+    // Modules a setup run downloaded; the test run has no network, so nothing else is fetched.
+    const modules = (await hasInstalled(dir, GO_MODULE_CACHE_DIR))
+      ? `export GOMODCACHE="$PWD/${GO_MODULE_CACHE_DIR}" GOPROXY=off\n`
+      : '';
+    return { label: 'go test ./...', script: `${needs('Go', 'command -v go')}\n${modules}go test ./...` };
   }
   for (const name of ['GNUmakefile', 'makefile', 'Makefile']) {
     const text = await readText(join(dir, name));

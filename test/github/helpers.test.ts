@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,39 @@ describe('finding the tests', () => {
       'make test',
     );
     expect(await detectTests(repo({ Makefile: 'build:\n\ttrue\n', 'README.md': '' }))).toBeUndefined();
+  });
+
+  it('lets the repository’s .deckhand.yml test command win, with installed tools first on PATH', async () => {
+    const dir = repo({
+      '.deckhand.yml': 'test: pytest -q tests/unit\n',
+      'package.json': '{"scripts":{"test":"x"}}',
+    });
+    const found = await detectTests(dir);
+    expect(found?.label).toBe('pytest -q tests/unit');
+    expect(found?.script).toBe(
+      'export PATH="$PWD/.venv/bin:$PWD/node_modules/.bin:$PATH"\npytest -q tests/unit',
+    );
+    // A command that is not short and plain is not echoed into the tracking comment as a label.
+    expect((await detectTests(dir, { test: 'echo `id` && make test' }))?.label).toBe('.deckhand.yml test');
+    // Settings the caller read once are used as given; empty ones fall back to detection.
+    expect((await detectTests(dir, {}))?.label).toBe('npm test');
+  });
+
+  it('runs pytest with the checkout’s .venv when a setup made one, never through a linked .venv', async () => {
+    expect((await detectTests(repo({ 'tests/test_a.py': '' })))?.script).toContain('python3 -m pytest -q');
+    const withVenv = await detectTests(repo({ 'tests/test_a.py': '', '.venv/bin/python': '' }));
+    expect(withVenv?.label).toBe('pytest');
+    expect(withVenv?.script).toContain(".venv/bin/python -c 'import pytest'");
+    expect(withVenv?.script).toContain('.venv/bin/python -m pytest -q');
+    const linked = repo({ 'tests/test_a.py': '', 'elsewhere/bin/python': '' });
+    symlinkSync(join(linked, 'elsewhere'), join(linked, '.venv'));
+    expect((await detectTests(linked))?.script).toContain('python3 -m pytest -q');
+  });
+
+  it('runs go test with the module cache a setup downloaded, and no proxy', async () => {
+    expect((await detectTests(repo({ 'go.mod': 'module x' })))?.script).not.toContain('GOMODCACHE');
+    const cached = await detectTests(repo({ 'go.mod': 'module x', '.gomodcache/cache/.keep': '' }));
+    expect(cached?.script).toContain('export GOMODCACHE="$PWD/.gomodcache" GOPROXY=off\ngo test ./...');
   });
 
   it('says so when the tool is missing instead of failing the tests', async () => {
