@@ -24,8 +24,9 @@ import {
   githubAccessFromConfig,
   githubLinker,
 } from '../github/index.js';
-import type { CodeRunner } from '../runners/index.js';
+import type { CodeRunner, DependencyInstaller } from '../runners/index.js';
 import {
+  createDependencyInstaller,
   createDockerClient,
   dockerConfigured,
   imageExists,
@@ -90,6 +91,8 @@ export interface Runtime {
   rateLimits: RateLimits;
   pipeline: Pipeline;
   codeRunner?: CodeRunner;
+  /** Installs a GitHub change's dependencies through the registry proxy (sandbox.egress), with the sandbox. */
+  dependencyInstaller?: DependencyInstaller;
   orchestrator?: Orchestrator;
   /** The model agent, when configured: also the GitHub work's WorkspaceAgent and Reviewer. */
   agent?: Agent;
@@ -196,6 +199,17 @@ export async function openRuntime(
     rateLimits,
     pipeline,
     ...(sandbox ? { codeRunner: sandbox } : {}),
+    ...(sandbox && config.sandbox.egress.enabled
+      ? {
+          dependencyInstaller: createDependencyInstaller({
+            runner: sandbox,
+            docker: createDockerClient(),
+            image: config.sandbox.image,
+            settings: config.sandbox.egress,
+            logger: log,
+          }),
+        }
+      : {}),
     ...(agent ? { orchestrator: agent.orchestrator, agent } : {}),
     ...(githubAccess ? { githubAccess } : {}),
     access,

@@ -125,6 +125,7 @@ function buildWorker({ config, log, runtime }: StartContext, { metrics, sinkFor 
               access: githubAccess,
               settings: config.github,
               runner: runtime.codeRunner,
+              installer: runtime.dependencyInstaller,
               agent: runtime.agent?.workspaceAgent,
               reviewer: runtime.agent?.reviewer,
               store: runtime.store,

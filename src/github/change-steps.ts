@@ -25,6 +25,7 @@ import {
 } from './git.js';
 import type { WorkspaceAgentContext } from './ports.js';
 import { defaultBranch, getPull, issueTitle, type PullRequest } from './pulls.js';
+import type { RepoSettings } from './repo-settings.js';
 import { slugOf, subjectOf } from './request.js';
 
 /** The pull request's summary when the agent gave none. */
@@ -313,9 +314,10 @@ export async function runTests(
   run: ChangeRun,
   runner: CodeRunner,
   ws: Workspace,
+  settings: RepoSettings,
 ): Promise<TestReport | undefined> {
   await enter(run, 'test');
-  const tests = await detectTests(ws.workDir);
+  const tests = await detectTests(ws.workDir, settings);
   if (!tests) {
     run.checklist.set('test', 'skipped', 'no test command found');
     return undefined;

@@ -10,7 +10,7 @@
  */
 import type { NormalizedEvent, ReplySink } from '../core/index.js';
 import { type Config, DeckhandError, isDeckhandError, type Logger } from '../core/index.js';
-import type { SandboxRunner } from '../runners/index.js';
+import type { DependencyInstaller, SandboxRunner } from '../runners/index.js';
 import type { Store } from '../store/index.js';
 import type { GitHubAccess, GitHubOctokitClient } from './access.js';
 import { applyChange, type ChangeRun, prepareCheckout, runTests } from './change-steps.js';
@@ -20,7 +20,9 @@ import { removeWorkspace } from './git.js';
 import type { WorkspaceAgent } from './ports.js';
 import { publish } from './publish.js';
 import { plainReason, retryableError, STOPPED } from './reason.js';
+import { readRepoSettings } from './repo-settings.js';
 import type { GitHubRequest } from './request.js';
+import { installDependencies } from './setup-step.js';
 
 export { botLoginOf } from './change-steps.js';
 
@@ -31,6 +33,8 @@ export interface ChangeDeps {
   settings: Config['github'];
   runner?: CodeRunner | undefined;
   agent?: WorkspaceAgent | undefined;
+  /** Installs dependencies through the registry proxy before the change; absent: installs are off. */
+  installer?: DependencyInstaller | undefined;
   store?: Pick<Store, 'recordAudit'> | undefined;
   logger?: Logger | undefined;
 }
@@ -71,9 +75,12 @@ export async function makeChange(deps: ChangeDeps, ctx: ChangeContext): Promise<
     }
     const checkout = await prepareCheckout(run);
     if ('outcome' in checkout) return checkout;
+    // Read once, before any sandbox run could change the file: a bad one stops the change, saying why.
+    const settings = await readRepoSettings(checkout.ws.workDir);
+    await installDependencies(run, deps.installer, checkout, settings);
     const change = await applyChange(run, runner, checkout);
     if (!change) return { outcome: 'no_changes' };
-    const report = await runTests(run, runner, checkout.ws);
+    const report = await runTests(run, runner, checkout.ws, settings);
     return await publish(run, checkout, change, report);
   } catch (error) {
     return await reportFailure(run, error);
@@ -110,6 +117,7 @@ async function startTracking(deps: ChangeDeps, ctx: ChangeContext): Promise<Chan
     `**Working on ${request.onPullRequest ? 'pull request' : 'issue'} #${request.number}** for @${request.requester}`,
     [
       { key: 'clone', label: `Clone ${request.fullName}` },
+      { key: 'setup', label: 'Install dependencies' },
       {
         key: 'change',
         label: script ? `Run your \`${script.lang}\` script in a sandbox` : 'Make the changes in a sandbox',

@@ -17,7 +17,7 @@
  * http.extraHeader scoped to the clone URL's origin, for that one git process only.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeckhandError } from '../core/index.js';
@@ -216,6 +216,16 @@ export async function submodulePaths(ws: Workspace): Promise<string[]> {
 }
 
 /** Paths changed in the checkout since the last commit (added, modified, deleted). */
+/**
+ * Patterns git treats as ignored in this checkout (its own `info/exclude`, in the host-only git
+ * folder): what a dependency install leaves there is never part of a change.
+ */
+export async function excludeFromChanges(ws: Workspace, patterns: readonly string[]): Promise<void> {
+  const dir = join(ws.gitDir, 'info');
+  await mkdir(dir, { recursive: true });
+  await appendFile(join(dir, 'exclude'), `\n# installed by Deckhand's setup step\n${patterns.join('\n')}\n`);
+}
+
 export async function changedPaths(ws: Workspace): Promise<string[]> {
   const out = await local(
     ws,

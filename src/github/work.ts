@@ -13,6 +13,7 @@ import {
   type NormalizedEvent,
   type ReplySink,
 } from '../core/index.js';
+import type { DependencyInstaller } from '../runners/index.js';
 import type { Store } from '../store/index.js';
 import type { GitHubAccess } from './access.js';
 import { botLoginOf, type CodeRunner, makeChange } from './change.js';
@@ -25,6 +26,8 @@ export interface GitHubWorkDeps {
   settings: Config['github'];
   /** The Docker sandbox; without it no change is made. */
   runner?: CodeRunner | undefined;
+  /** Installs dependencies through the registry proxy before a change; absent: installs are off. */
+  installer?: DependencyInstaller | undefined;
   /** Makes changes from free-form instructions (src/agents); without it only scripts in the mention do. */
   agent?: WorkspaceAgent | undefined;
   /** Writes reviews (src/agents); without it `review` says how to configure a model. */
@@ -130,6 +133,7 @@ export function createGitHubWork(deps: GitHubWorkDeps) {
         settings: deps.settings,
         runner: deps.runner,
         agent: deps.agent,
+        installer: deps.installer,
         store: deps.store,
         logger: log,
       },

@@ -36,7 +36,11 @@ import {
   sinkClientFor,
   type WorkspaceAgent,
 } from '../../src/github/index.js';
-import type { SandboxRunnerOptions } from '../../src/runners/index.js';
+import {
+  createDependencyInstaller,
+  LABEL_DEPCACHE_SCOPE,
+  type SandboxRunnerOptions,
+} from '../../src/runners/index.js';
 import { accessPortsOf, type Store, type TaskRecord } from '../../src/store/index.js';
 import { ensureSandboxImage, testDocker, testRunner } from '../runners/helpers.js';
 import { type GitHubStandIn, githubStandIn } from '../support/platforms/index.js';
@@ -55,6 +59,11 @@ export interface GitHubHarnessOptions {
   reviewer?: () => Reviewer | undefined;
   /** Over the test runner's options (warm pool 0, no reaper), e.g. other limits. */
   runner?: Partial<SandboxRunnerOptions>;
+  /**
+   * Dependency installs through the egress proxy (sandbox.egress), with caches in a scope of this
+   * harness's own; absent: installs are off, as with no engine for them.
+   */
+  egress?: Partial<Config['sandbox']['egress']>;
 }
 
 /** What Deckhand sent to the stand-in's issue comment routes since `githubApi()`. */
@@ -206,6 +215,18 @@ async function start(
     accessSettingsOf(config),
     logger,
   );
+  // The dependency caches this harness made are removed with it.
+  const cacheScope = `test-${randomUUID().slice(0, 8)}`;
+  cleanups.push(async () => {
+    const { Volumes } = await docker.listVolumes({
+      filters: { label: [`${LABEL_DEPCACHE_SCOPE}=${cacheScope}`] },
+    });
+    for (const volume of Volumes ?? [])
+      await docker
+        .getVolume(volume.Name)
+        .remove()
+        .catch(() => undefined);
+  });
   const pipeline = createPipeline(store);
   const worker = createWorker({
     store,
@@ -221,6 +242,18 @@ async function start(
         access,
         settings: config.github,
         runner,
+        ...(options.egress
+          ? {
+              installer: createDependencyInstaller({
+                runner,
+                docker,
+                image: config.sandbox.image,
+                settings: { ...config.sandbox.egress, ...options.egress },
+                cacheScope,
+                logger,
+              }),
+            }
+          : {}),
         store,
         logger,
         policy,
