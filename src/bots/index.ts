@@ -9,6 +9,7 @@ export { type AdminOptions, createAdminRouter } from './admin/index.js';
 export type { AdmissionPolicy } from './admission.js';
 export * from './connections.js';
 export * from './discord/index.js';
+export { IngestJournal, type JournalOptions, journaledIngest, type ReplayResult } from './journal.js';
 export * from './metrics.js';
 export * from './pipeline.js';
 export * from './router.js';

@@ -65,7 +65,7 @@ export function createMetrics() {
     }),
     events: new Counter({
       name: 'deckhand_events_total',
-      help: 'Platform events by outcome: received (verified and parsed), rejected (refused before a task), deduplicated (a redelivery), unavailable (store down, answered 503)',
+      help: 'Platform events by outcome: received (verified and parsed), rejected (refused before a task), deduplicated (a redelivery), unavailable (store down, answered 503), journaled (store down or slow, kept in the local journal and acked)',
       labelNames: ['platform', 'outcome'] as const,
       registers,
     }),

@@ -14,6 +14,7 @@ import {
   ingressErrorResponse,
   type Logger,
   MAX_BODY_BYTES,
+  type NormalizedEvent,
   type PlatformAdapter,
   type RequestHeaders,
   withLogContext,
@@ -21,6 +22,7 @@ import {
 import type { Store } from '../store/index.js';
 import { platformAdapters } from './adapters.js';
 import { createAdminRouter } from './admin/index.js';
+import { type IngestJournal, isStoreUnavailable, journaledIngest } from './journal.js';
 import { createMetrics, type Metrics, metricsHandler, routeLabel } from './metrics.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -37,7 +39,15 @@ export interface ServerDeps {
   jobsDashboard?: Router;
   /** The platforms served (routes, pages); default: every adapter, configured from `config`. */
   adapters?: readonly PlatformAdapter[];
+  /**
+   * Where events of `journaled` routes (platforms that never send again) go when the store does not
+   * answer within JOURNAL_DEADLINE_MS; without it they are answered 503 like the others.
+   */
+  journal?: IngestJournal;
 }
+
+/** A journaled route's store deadline: Discord's 3 s, less the time to verify, answer and travel. */
+export const JOURNAL_DEADLINE_MS = 1500;
 
 /**
  * Slack drops a request it has not seen acked within 3 s and retries it; when the store is slow or
@@ -54,14 +64,6 @@ function withinAckDeadline<T>(work: Promise<T>): Promise<T> {
     );
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
-/** The store could not be reached (down, restarting, failing over): the platform should retry. */
-function isStoreUnavailable(error: unknown): boolean {
-  for (let e = error; e instanceof Error; e = e.cause) {
-    if (/^Mongo/.test(e.name) || (e as { code?: string }).code === 'STORE_UNREACHABLE') return true;
-  }
-  return false;
 }
 
 function headersOf(req: Request): RequestHeaders {
@@ -83,7 +85,17 @@ function routeTable(adapters: readonly PlatformAdapter[]): RouteTable {
 }
 
 /** One signed route: accept (verify + parse), record the task within the ack deadline, ack. */
-function platformRoute(path: string, route: IngressRoute, pipeline: Pipeline, metrics: Metrics) {
+function platformRoute(
+  path: string,
+  route: IngressRoute,
+  pipeline: Pipeline,
+  metrics: Metrics,
+  journal: IngestJournal | undefined,
+) {
+  const ingest =
+    route.journaled && journal
+      ? journaledIngest(pipeline.ingest, journal, JOURNAL_DEADLINE_MS)
+      : (event: NormalizedEvent) => withinAckDeadline(pipeline.ingest(event));
   return async (req: Request, res: Response, next: NextFunction) => {
     const stop = metrics.ackSeconds.startTimer({ route: path });
     try {
@@ -97,7 +109,9 @@ function platformRoute(path: string, route: IngressRoute, pipeline: Pipeline, me
       } else {
         const platform = outcome.event.platform;
         metrics.events.inc({ platform, outcome: 'received' });
-        const { taskId, duplicate } = await withinAckDeadline(pipeline.ingest(outcome.event));
+        const recorded = await ingest(outcome.event);
+        const { taskId, duplicate } = recorded;
+        if ('journaled' in recorded) metrics.events.inc({ platform, outcome: 'journaled' });
         if (duplicate) {
           metrics.duplicates.inc({ platform });
           metrics.events.inc({ platform, outcome: 'deduplicated' });
@@ -193,7 +207,8 @@ export function createHttpApp(deps: ServerDeps) {
   for (const adapter of adapters) if (adapter.pages) app.use(adapter.pages);
   const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
   const routes = routeTable(adapters);
-  for (const [path, { route }] of routes) app.post(path, raw, platformRoute(path, route, pipeline, metrics));
+  for (const [path, { route }] of routes)
+    app.post(path, raw, platformRoute(path, route, pipeline, metrics, deps.journal));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });

@@ -35,6 +35,19 @@ const settingsSchema = z
       .object({ url: z.string().default('') })
       .strict()
       .prefault({}),
+    /**
+     * The local ingest journal (src/bots/journal.ts): events of platforms that never resend (Discord)
+     * kept on disk, fsynced, while the store is slow or down, and replayed into it after. Empty dir:
+     * ~/.local/state/deckhand/journal. On Kubernetes give it a volume that outlives the container.
+     */
+    journal: z
+      .object({
+        dir: z.string().default(''),
+        maxMb: z.coerce.number().int().min(1).max(10_240).default(64),
+        replayIntervalMs: z.coerce.number().int().min(100).default(2000),
+      })
+      .strict()
+      .prefault({}),
     tasks: z
       .object({
         leaseMs: z.coerce.number().int().min(1000).default(60_000),
@@ -44,6 +57,11 @@ const settingsSchema = z
         concurrency: z.coerce.number().int().min(1).max(64).default(4),
         userPerMinute: z.coerce.number().int().min(1).default(20),
         workspacePerMinute: z.coerce.number().int().min(1).default(200),
+        /**
+         * After SIGTERM/SIGINT, how long running tasks get to finish before they are released to the
+         * queue (another process runs them). Below Kubernetes' 30 s terminationGracePeriodSeconds.
+         */
+        shutdownGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
       })
       .strict()
       .prefault({}),
@@ -250,11 +268,13 @@ const ENV_OVERRIDES: Record<string, string> = {
   DECKHAND_CONCURRENCY: 'tasks.concurrency',
   DECKHAND_USER_PER_MINUTE: 'tasks.userPerMinute',
   DECKHAND_WORKSPACE_PER_MINUTE: 'tasks.workspacePerMinute',
+  DECKHAND_SHUTDOWN_GRACE_MS: 'tasks.shutdownGraceMs',
   DECKHAND_SANDBOX_IMAGE: 'sandbox.image',
   DECKHAND_SANDBOX_WARM_POOL: 'sandbox.warmPool',
   DECKHAND_DEFAULT_MODEL: 'models.default',
   DECKHAND_GITHUB_BOT_NAME: 'github.botName',
   GITHUB_API_URL: 'github.apiUrl',
+  DECKHAND_JOURNAL_DIR: 'journal.dir',
 };
 
 export type Settings = z.infer<typeof settingsSchema>;

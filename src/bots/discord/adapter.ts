@@ -84,6 +84,8 @@ export function createDiscordAdapter(deps: DiscordAdapterDeps): PlatformAdapter 
       {
         path: '/discord/interactions',
         accept: createDiscordRoute({ config }),
+        // Discord never retries an interaction: a slow store must not become "interaction failed".
+        journaled: true,
         // "Thinking…" until the worker's follow-up replaces it.
         ack: () => ({
           status: 200,

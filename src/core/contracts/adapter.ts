@@ -29,6 +29,11 @@ export interface IngressRoute {
   ack(recorded: { taskId: string; duplicate: boolean; headers: RequestHeaders }): IngressAck;
   /** The status for a request that is valid but not for Deckhand (default 200). */
   ignoredStatus?: number;
+  /**
+   * The platform never sends the request again (Discord interactions): when the store is slow or
+   * down the event is kept in the local ingest journal and acked, instead of answered 503.
+   */
+  journaled?: boolean;
 }
 
 /** A long-lived connection (Slack Socket Mode, the Discord gateway) feeding the same pipeline. */
