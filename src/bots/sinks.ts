@@ -1,7 +1,8 @@
 /**
  * Picks the reply sink for an event: its platform's adapter makes it. A platform with no adapter,
  * or an event an adapter cannot address, gets a sink that logs each reply at warn level, saying why,
- * so nothing vanishes silently. Threads a reply joins are remembered here, in the worker.
+ * so nothing vanishes silently. Threads a reply joins are remembered here, in the worker. On Slack
+ * and Discord each task's posts are keyed (reply-keys.ts), so a retried task edits what it posted.
  */
 import type {
   Config,
@@ -15,8 +16,15 @@ import { isDeckhandError, loggingSink, normalizedEventSchema } from '../core/ind
 import type { GitHubClient } from '../github/index.js';
 import type { Store, TaskRecord } from '../store/index.js';
 import { platformAdapters } from './adapters.js';
+import { keyedReplies, type ReplyAnchors } from './reply-keys.js';
 
 export { loggingSink } from '../core/index.js';
+export {
+  type KeyedRepliesOptions,
+  keyedReplies,
+  type ReplyAnchors,
+  replyKeyOf,
+} from './reply-keys.js';
 
 export type SinkFactory = (event: NormalizedEvent) => ReplySink;
 
@@ -38,6 +46,11 @@ export interface SinkFactoryOptions {
   installations?: Store;
   /** Where threads Deckhand has posted in are remembered, so plain replies there continue the talk. */
   threads?: Pick<Store, 'markThread'>;
+  /**
+   * Where each task's posted messages are recorded (ReplyAnchor), so a later attempt of the task
+   * edits them instead of posting again (reply-keys.ts). Without it, every attempt posts anew.
+   */
+  anchors?: ReplyAnchors & Pick<Store, 'taskIdForDelivery'>;
 }
 
 /**
@@ -94,7 +107,8 @@ export function createSinkFactory(options: SinkFactoryOptions): SinkFactory {
     const adapter = byPlatform.get(event.platform);
     if (!adapter) return loggingSink(logger, event, `there is no reply sink for ${event.platform} events`);
     try {
-      const sink = adapter.sinkFor(event);
+      const platformSink = adapter.sinkFor(event);
+      const sink = adapter.keysReplies ? keyedPerTask(platformSink, event, options) : platformSink;
       return options.threads && adapter.joinsThreads
         ? rememberingThread(sink, event, options.threads, logger)
         : sink;
@@ -104,6 +118,22 @@ export function createSinkFactory(options: SinkFactoryOptions): SinkFactory {
       return loggingSink(logger, event, error.userMessage);
     }
   };
+}
+
+/**
+ * The platform sink keyed by the event's task: its id is derived from the delivery (the pipeline's
+ * dedupe, src/bots/pipeline.ts), so every attempt of the task, and the give-up notice sent after its
+ * last one, gets the same keys without the worker passing anything. The give-up notice is then an
+ * edit of the task's first message, not a message of its own.
+ */
+function keyedPerTask(sink: ReplySink, event: NormalizedEvent, options: SinkFactoryOptions): ReplySink {
+  const anchors = options.anchors;
+  if (!anchors) return sink;
+  const taskId = anchors.taskIdForDelivery(event.platform, event.deliveryKey);
+  // As long as the worker waits to record a result (half a lease): a store outage that outlasts it
+  // costs the task its lease anyway, and the next attempt its own lookups.
+  const storeWaitMs = Math.max(1000, Math.floor(options.config.tasks.leaseMs / 2));
+  return keyedReplies(sink, { taskId, anchors, logger: options.logger, storeWaitMs });
 }
 
 /**

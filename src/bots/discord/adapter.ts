@@ -98,6 +98,7 @@ export function createDiscordAdapter(deps: DiscordAdapterDeps): PlatformAdapter 
     // Gateway messages get a 👀; interactions already show "thinking…".
     showsReceipt: (event) => !event.replyTo.interactionToken && Boolean(event.replyTo.messageId),
     joinsThreads: true,
+    keysReplies: true,
     digests: createDiscordDigestChannel({ botToken: secrets.DISCORD_BOT_TOKEN, apiUrl, retry }),
   };
 }

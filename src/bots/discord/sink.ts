@@ -107,7 +107,9 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
     const original: `/${string}` = `${webhook}/messages/@original`;
     let originalId: string | undefined;
     const target = (id: string) =>
-      id === originalId ? original : Routes.webhookMessage(applicationId, interactionToken, id);
+      id === originalId || id === '@original'
+        ? original
+        : Routes.webhookMessage(applicationId, interactionToken, id);
     transport = {
       async first(payload) {
         const id = await call(
@@ -213,5 +215,10 @@ export function createDiscordSink(event: NormalizedEvent, options: DiscordSinkOp
     },
 
     status: (next: ReplyStatus) => status(next),
+
+    adopt(reply: PostedReply): void {
+      posted += 1; // the next post is a follow-up, not the deferred response
+      if (!parts.has(reply.id)) parts.set(reply.id, [reply.id]);
+    },
   };
 }

@@ -161,6 +161,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): PlatformAdapter {
     // A mention or message gets a 👀; a button click and a slash command already show their answer.
     showsReceipt: (event) => Boolean(event.replyTo.messageTs) && event.eventType !== 'block_actions',
     joinsThreads: true,
+    keysReplies: true,
     digests: createSlackDigestChannel({ tokens, clients: parts.clients }),
   };
 }

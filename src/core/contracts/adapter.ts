@@ -88,6 +88,12 @@ export interface PlatformAdapter {
   showsReceipt(event: NormalizedEvent): boolean;
   /** True when replying in a thread makes Deckhand a member of it (later plain replies continue). */
   readonly joinsThreads: boolean;
+  /**
+   * Each post is a message of its own that can be edited later (Slack, Discord): a task's posts are
+   * keyed and recorded, so a retried task edits what an earlier attempt posted (src/bots/reply-keys.ts).
+   * GitHub keeps one tracking comment per task with its own anchor; the terminal has no retries.
+   */
+  readonly keysReplies?: boolean;
   /** Present when digests can be posted to this platform's channels. */
   readonly digests?: DigestChannel;
 }

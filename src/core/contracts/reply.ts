@@ -30,6 +30,12 @@ export interface ReplySink {
   update(reply: PostedReply, text: string, options?: ReplyOptions): Promise<void>;
   /** Marks the original message (a reaction on Slack, a status line elsewhere). */
   status(status: ReplyStatus): Promise<void>;
+  /**
+   * Takes over a message an earlier attempt of the same task posted, as if this sink had posted it
+   * (its next post is then a follow-up): for sinks whose first post is special (Discord's deferred
+   * interaction response). See src/bots/reply-keys.ts.
+   */
+  adopt?(reply: PostedReply): void;
 }
 
 /** Edits are throttled: platforms rate-limit updates (Slack chat.update ~1/s per message). */

@@ -2,12 +2,17 @@
  * Where a task's reply lives on a platform that edits one message per task (GitHub's tracking
  * comment), keyed by the event's dedupe key: a retried attempt of the same task edits that comment
  * instead of posting a second one. `_id` is `platform:deliveryKey` (FerretDB pushes only `_id` down).
+ * Slack and Discord replies are keyed per post instead: `_id` is `task:<task id>#<part>`, part n being
+ * the task's n-th message (src/bots/reply-keys.ts).
  */
 import { Schema } from 'mongoose';
 
 export interface ReplyAnchorDoc {
   _id: string;
-  /** The platform's id of the message (a GitHub comment id or discussion comment node id). */
+  /**
+   * The platform's id of the message (a GitHub comment id or discussion comment node id, a Slack
+   * message ts, a Discord message id).
+   */
   ref: string;
   createdAt: Date;
 }
