@@ -241,6 +241,7 @@ async function main(): Promise<number> {
     );
     const problems: string[] = [];
     if (lostEvents.length) problems.push(`${lostEvents.length} events lost`);
+    if (repliedTwice) problems.push(`${repliedTwice} threads got more than one reply`);
     if (duplicates) problems.push(`${duplicates} duplicate tasks`);
     if (ackedDuringOutage) problems.push(`${ackedDuringOutage} requests acked while the store was down`);
     if (answered503 === 0) problems.push('no request was answered 503 while the store was down');
@@ -256,6 +257,7 @@ async function main(): Promise<number> {
         processed: processed.length,
         lost: lostEvents.length,
         duplicates,
+        replied_more_than_once: repliedTwice,
       })}\n`,
     );
     return problems.length ? 1 : 0;
