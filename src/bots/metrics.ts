@@ -125,6 +125,12 @@ export function createMetrics() {
       labelNames: ['provider', 'model', 'outcome'] as const,
       registers,
     }),
+    githubRedeliveries: new Counter({
+      name: 'deckhand_github_redeliveries_total',
+      help: 'Failed GitHub webhooks Deckhand asked GitHub to deliver again, by outcome (requested, failed: GitHub refused)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     digests: new Counter({
       name: 'deckhand_digests_fired_total',
       help: 'Scheduled digests by outcome (posted, skipped, failed)',
@@ -191,6 +197,14 @@ export function recordDigestFired(
   metrics: Metrics = sharedMetrics(),
 ): void {
   metrics.digests.inc({ outcome });
+}
+
+/** Call once per GitHub redelivery asked for (the redelivery job). */
+export function recordGitHubRedelivery(
+  outcome: 'requested' | 'failed',
+  metrics: Metrics = sharedMetrics(),
+): void {
+  metrics.githubRedeliveries.inc({ outcome });
 }
 
 /** Sandbox outcome label from a run result. */

@@ -11,8 +11,10 @@ import { z } from 'zod';
 import { accessSettingsSchema } from './access-settings.js';
 import { egressSettingsSchema } from './egress-settings.js';
 import { DeckhandError } from './errors.js';
+import { journalSettingsSchema } from './journal-settings.js';
 import { modelSettingsShape } from './model-settings.js';
 import { registerSecret } from './redact.js';
+import { redeliverySettingsSchema } from './redelivery-settings.js';
 
 const settingsSchema = z
   .object({
@@ -35,19 +37,8 @@ const settingsSchema = z
       .object({ url: z.string().default('') })
       .strict()
       .prefault({}),
-    /**
-     * The local ingest journal (src/bots/journal.ts): events of platforms that never resend (Discord)
-     * kept on disk, fsynced, while the store is slow or down, and replayed into it after. Empty dir:
-     * ~/.local/state/deckhand/journal. On Kubernetes give it a volume that outlives the container.
-     */
-    journal: z
-      .object({
-        dir: z.string().default(''),
-        maxMb: z.coerce.number().int().min(1).max(10_240).default(64),
-        replayIntervalMs: z.coerce.number().int().min(100).default(2000),
-      })
-      .strict()
-      .prefault({}),
+    /** The local ingest journal of serving processes (journal-settings.ts). */
+    journal: journalSettingsSchema,
     tasks: z
       .object({
         leaseMs: z.coerce.number().int().min(1000).default(60_000),
@@ -203,6 +194,8 @@ const settingsSchema = z
         /** Commit author; empty: `<botName>[bot]` and its users.noreply.github.com address. */
         commitName: z.string().default(''),
         commitEmail: z.string().default(''),
+        /** Asking GitHub again for webhooks our server failed (redelivery-settings.ts). */
+        redelivery: redeliverySettingsSchema,
       })
       .strict()
       .prefault({}),
@@ -274,6 +267,8 @@ const ENV_OVERRIDES: Record<string, string> = {
   DECKHAND_DEFAULT_MODEL: 'models.default',
   DECKHAND_GITHUB_BOT_NAME: 'github.botName',
   GITHUB_API_URL: 'github.apiUrl',
+  DECKHAND_GITHUB_REDELIVERY_INTERVAL_MINUTES: 'github.redelivery.intervalMinutes',
+  DECKHAND_GITHUB_REDELIVERY_COOLDOWN_MINUTES: 'github.redelivery.cooldownMinutes',
   DECKHAND_JOURNAL_DIR: 'journal.dir',
 };
 

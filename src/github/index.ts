@@ -25,6 +25,7 @@ export * from './permission.js';
 export * from './ports.js';
 export * from './pulls.js';
 export * from './reason.js';
+export * from './redelivery.js';
 export { parseRepoSettings, type RepoSettings, readRepoSettings, SETTINGS_FILES } from './repo-settings.js';
 export * from './request.js';
 export { commentableLines, type ReviewResult } from './review.js';

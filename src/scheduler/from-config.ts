@@ -5,13 +5,17 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config, Logger } from '../core/index.js';
-import { githubAccessFromConfig } from '../github/index.js';
+import {
+  githubAccessFromConfig,
+  githubRedeliveryFromConfig,
+  type RedeliveryOutcome,
+} from '../github/index.js';
 import type { Store } from '../store/index.js';
 import type { Summarise } from './compose.js';
 import { syncConfigSchedules } from './config-schedules.js';
 import { githubOctokitFor } from './ports.js';
 import { createDigestPoster, type DigestChannels } from './post.js';
-import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
+import { createScheduler, type PeriodicJob, type Scheduler, type SchedulerOptions } from './scheduler.js';
 
 export interface SchedulerFromConfigOptions {
   config: Config;
@@ -30,6 +34,35 @@ export interface SchedulerFromConfigOptions {
   redis?: Redis;
   /** Each platform's digest channel: digestChannelsOf(adapters) from src/bots. */
   channels: DigestChannels;
+  /** Told once per GitHub redelivery asked for (deckhand_github_redeliveries_total). */
+  onGitHubRedelivery?: (outcome: RedeliveryOutcome) => void;
+}
+
+/**
+ * GitHub redelivery as Agenda jobs: the App's webhook, or each repository hook configured for a
+ * token (github.redelivery); none when off. Asked guids are remembered in Redis when given, else in
+ * the store.
+ */
+function redeliveryJobs(options: SchedulerFromConfigOptions): PeriodicJob[] {
+  const { config, store, logger } = options;
+  const settings = config.github.redelivery;
+  const jobs = githubRedeliveryFromConfig(config, settings, {
+    store,
+    redis: options.redis,
+    logger,
+    onRedelivery: options.onGitHubRedelivery,
+  });
+  return jobs.map((job) => ({
+    name:
+      job.source.kind === 'app'
+        ? 'github:redeliver'
+        : `github:redeliver:${job.source.owner}/${job.source.repo}:${job.source.hookId}`,
+    everyMs: settings.intervalMinutes * 60_000,
+    async run() {
+      const report = await job.run();
+      if (report.requested || report.failed) logger.info(report, 'GitHub redelivery run');
+    },
+  }));
 }
 
 export async function schedulerFromConfig(options: SchedulerFromConfigOptions): Promise<Scheduler> {
@@ -60,5 +93,6 @@ export async function schedulerFromConfig(options: SchedulerFromConfigOptions): 
     ...(options.reapContainers ? { reapContainers: options.reapContainers } : {}),
     ...(options.onTaskGaveUp ? { onTaskGaveUp: options.onTaskGaveUp } : {}),
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+    jobs: redeliveryJobs(options),
   });
 }

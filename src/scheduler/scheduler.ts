@@ -6,6 +6,8 @@
  * - `tasks:requeue-expired`: running tasks whose worker stopped renewing go back to the queue.
  * - `sandbox:reap:<host>`: orphaned sandbox containers on this host's Docker engine (one job per
  *   host, because a container's owner pid means something only on its own host).
+ * - `github:redeliver[:<hook>]`, every few minutes: asks GitHub again for webhooks we failed
+ *   (src/github/redelivery.ts; safe to run twice: a claimed guid is asked for once per cooldown).
  *
  * Why one sweep job rather than one Agenda job per digest: Agenda locks a job with findOneAndUpdate,
  * which FerretDB 1.x runs as read-then-write, so two processes can run the same job; exactly-once has
@@ -37,6 +39,13 @@ import { createDigestRunner, type DigestRunner, type DigestRunnerOptions } from 
 
 export const JOBS_COLLECTION = 'agendaJobs';
 
+/** A periodic job given by the composition root; it must be safe to run twice at once. */
+export interface PeriodicJob {
+  name: string;
+  everyMs: number;
+  run(): Promise<void>;
+}
+
 export interface SchedulerOptions extends DigestRunnerOptions {
   sweepSeconds?: number;
   purgeMinutes?: number;
@@ -55,6 +64,8 @@ export interface SchedulerOptions extends DigestRunnerOptions {
   shutdownGraceMs?: number;
   /** Arm a local timer for the exact next due time (default true). */
   exactWake?: boolean;
+  /** More periodic jobs (GitHub redelivery), run by one process at a time like the others. */
+  jobs?: PeriodicJob[];
 }
 
 export interface Scheduler {
@@ -169,6 +180,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     });
   }
 
+  for (const job of options.jobs ?? []) agenda.define(job.name, () => job.run());
+
   const recurring: [string, number][] = [
     ['digests:sweep', sweepSeconds * 1000],
     ['store:purge', (options.purgeMinutes ?? 60) * 60_000],
@@ -176,6 +189,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     ...(options.reapContainers
       ? ([[reapJob, (options.reapMinutes ?? 5) * 60_000]] as [string, number][])
       : []),
+    ...(options.jobs ?? []).map((job): [string, number] => [job.name, job.everyMs]),
   ];
 
   return {

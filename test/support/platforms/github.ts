@@ -5,8 +5,10 @@
  * no route matches answers 404 and is listed in `unmatched`. answerGitHubActivity serves the
  * read-only endpoints a digest's activity report calls, from data a test sets per repository;
  * answerDeviceFlow serves `link github`'s device flow; answerPullRequests serves what opening a pull
- * request calls (permission lookups, the repository, its pulls).
+ * request calls (permission lookups, the repository, its pulls); answerWebhookDeliveries serves the
+ * App's (or a repository hook's) webhook deliveries and redelivers them when asked.
  */
+import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { listenOnLoopback, parseBody, readBody, sendJson } from './server.js';
 
@@ -16,6 +18,14 @@ export interface StandInRequest {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+}
+
+/** A reply with response headers of its own (a Link header for the next page). */
+export class StandInAnswer {
+  constructor(
+    readonly body: unknown,
+    readonly headers: Record<string, string>,
+  ) {}
 }
 
 type Reply = ((req: StandInRequest) => unknown) | Record<string, unknown> | unknown[];
@@ -56,7 +66,8 @@ export async function githubStandIn() {
     }
     route.used = true;
     const body = typeof route.reply === 'function' ? route.reply(request) : route.reply;
-    sendJson(res, route.status, body ?? {});
+    if (body instanceof StandInAnswer) sendJson(res, route.status, body.body ?? {}, body.headers);
+    else sendJson(res, route.status, body ?? {});
   });
   return {
     url: loopback.url,
@@ -228,4 +239,168 @@ export function answerPullRequests(
     true,
   );
   return { permissionAsks, pullsOpened };
+}
+
+/** One webhook delivery as GitHub lists it (GET /app/hook/deliveries), plus the payload it sent. */
+export interface StandInDelivery {
+  id: number;
+  guid: string;
+  delivered_at: string;
+  redelivery: boolean;
+  duration: number;
+  status: string;
+  status_code: number;
+  event: string;
+  action: string | null;
+  installation_id: number | null;
+  repository_id: number | null;
+  throttled_at: null;
+  payload: unknown;
+}
+
+/** A delivery a test adds: the event, what our server answered (0: no answer) and when. */
+export interface DeliveryInput {
+  guid: string;
+  event?: string;
+  payload?: unknown;
+  statusCode: number;
+  deliveredAt: Date;
+  redelivery?: boolean;
+}
+
+export interface WebhookDeliveries {
+  /** Every delivery the stand-in knows, in the order added; redeliveries it made are appended. */
+  deliveries: StandInDelivery[];
+  /** Delivery ids POST .../attempts was asked for, in order. */
+  asked: number[];
+  /** What the target answered to each redelivery the stand-in made (status 0: no answer). */
+  answers: { guid: string; status: number; body: unknown }[];
+  /** The list requests seen (query: per_page, cursor; headers: the App's JWT), in order. */
+  pages: StandInRequest[];
+  /** Records a delivery; returns its id. */
+  add(input: DeliveryInput): number;
+  /** Waits for the redeliveries the stand-in is still making to `target`. */
+  settled(): Promise<void>;
+}
+
+function statusText(code: number): string {
+  if (code === 0) return 'timed out';
+  return code >= 200 && code < 300 ? 'OK' : `Invalid HTTP Response: ${code}`;
+}
+
+/**
+ * The webhook deliveries API on the stand-in, at `base` (`/app/hook` for the App's webhook, or
+ * `/repos/{owner}/{repo}/hooks/{id}` for a repository hook): GET `${base}/deliveries` lists them
+ * newest first, `per_page` at a time with an opaque `cursor` in the Link header's `rel="next"`, as
+ * GitHub does; POST `${base}/deliveries/{id}/attempts` answers 202 and records the id, and with a
+ * `target` sends the stored payload there again, signed with `target.secret` and carrying the
+ * original guid as X-GitHub-Delivery, recording the answer as a new delivery (redelivery: true).
+ */
+export function answerWebhookDeliveries(
+  standIn: GitHubStandIn,
+  options: { base?: string; target?: { url: string; secret: string } } = {},
+): WebhookDeliveries {
+  const base = options.base ?? '/app/hook';
+  const deliveries: StandInDelivery[] = [];
+  const asked: number[] = [];
+  const pages: StandInRequest[] = [];
+  const answers: WebhookDeliveries['answers'] = [];
+  const inFlight = new Set<Promise<void>>();
+  let lastId = 90_000_000;
+  const add = (input: DeliveryInput): number => {
+    lastId += 1;
+    deliveries.push({
+      id: lastId,
+      guid: input.guid,
+      delivered_at: input.deliveredAt.toISOString(),
+      redelivery: input.redelivery ?? false,
+      duration: 0.05,
+      status: statusText(input.statusCode),
+      status_code: input.statusCode,
+      event: input.event ?? 'issue_comment',
+      action: (input.payload as { action?: string } | undefined)?.action ?? null,
+      installation_id: null,
+      repository_id: null,
+      throttled_at: null,
+      payload: input.payload ?? {},
+    });
+    return lastId;
+  };
+  const redeliver = async (original: StandInDelivery, target: { url: string; secret: string }) => {
+    const body = JSON.stringify(original.payload);
+    const signature = createHmac('sha256', target.secret).update(body).digest('hex');
+    let statusCode = 0;
+    let answer: unknown;
+    try {
+      const res = await fetch(target.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': original.event,
+          'x-github-delivery': original.guid,
+          'x-hub-signature-256': `sha256=${signature}`,
+        },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      statusCode = res.status;
+      answer = parseBody(text, res.headers.get('content-type') ?? undefined);
+    } catch {
+      statusCode = 0;
+    }
+    answers.push({ guid: original.guid, status: statusCode, body: answer });
+    add({ ...original, statusCode, deliveredAt: new Date(), redelivery: true });
+  };
+  const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  standIn.route(
+    'GET',
+    `${base}/deliveries`,
+    200,
+    (req) => {
+      pages.push(req);
+      const perPage = Math.min(Number(req.query.get('per_page') ?? 30) || 30, 100);
+      const start = Number(req.query.get('cursor') ?? 0) || 0;
+      const newestFirst = [...deliveries].sort(
+        (a, b) => b.delivered_at.localeCompare(a.delivered_at) || b.id - a.id,
+      );
+      const page = newestFirst
+        .slice(start, start + perPage)
+        .map(({ payload: _payload, ...listed }) => listed);
+      const next = start + perPage;
+      const headers: Record<string, string> =
+        next < newestFirst.length
+          ? { link: `<${standIn.url}${base}/deliveries?per_page=${perPage}&cursor=${next}>; rel="next"` }
+          : {};
+      return new StandInAnswer(page, headers);
+    },
+    true,
+  );
+  standIn.route(
+    'POST',
+    new RegExp(`^${escaped}/deliveries/\\d+/attempts$`),
+    202,
+    (req) => {
+      const id = Number(req.path.split('/').at(-2));
+      asked.push(id);
+      const original = deliveries.find((d) => d.id === id);
+      if (original && options.target) {
+        const sent = redeliver(original, options.target);
+        inFlight.add(sent);
+        void sent.finally(() => inFlight.delete(sent));
+      }
+      return {};
+    },
+    true,
+  );
+  return {
+    deliveries,
+    asked,
+    answers,
+    pages,
+    add,
+    async settled() {
+      while (inFlight.size) await Promise.all([...inFlight]);
+    },
+  };
 }
