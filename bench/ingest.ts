@@ -7,7 +7,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { signSlackRequest } from '../src/bots/index.js';
@@ -151,6 +153,7 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
+        DECKHAND_JOURNAL_DIR: mkdtempSync(join(tmpdir(), 'deckhand-journal-')),
         NODE_ENV: 'production',
         LOG_LEVEL: 'error',
         PORT: String(port),

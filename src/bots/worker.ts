@@ -46,6 +46,16 @@ export interface WorkerOptions {
   metrics?: Pick<Metrics, 'taskSeconds' | 'tasksActive'>;
 }
 
+/** What stop() did with the tasks it held: ended within the grace, or given back to the queue. */
+export interface StopSummary {
+  /** Ended (succeeded, failed or retried) within the grace. */
+  finished: number;
+  /** Given back to the queue for another process. */
+  released: number;
+  /** Neither: the store refused or stayed away; the lease sweep requeues them when the lease expires. */
+  unreleased: number;
+}
+
 export function createWorker(options: WorkerOptions) {
   const store = options.store;
   const concurrency = options.concurrency ?? 4;
@@ -60,7 +70,10 @@ export function createWorker(options: WorkerOptions) {
   let loop: Promise<void> | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
-  /** Per running task: stops its lease renewals and waits for one in flight (before its end is written). */
+  /**
+   * Per running task: stops its lease renewals and its cancel watch, and waits for a renewal in flight
+   * (before its end is written, or before a release on stop).
+   */
   const renewalStoppers = new Map<string, () => Promise<void>>();
   let unsubscribe: (() => void) | undefined;
 
@@ -105,11 +118,6 @@ export function createWorker(options: WorkerOptions) {
       },
       Math.max(200, Math.floor(leaseMs / 3)),
     );
-    const stopRenewing = async () => {
-      clearInterval(renew);
-      await renewing;
-    };
-    renewalStoppers.set(task.id, stopRenewing);
     // `cancel` marks the task in the store, possibly from another process; lease renewals would notice
     // only every leaseMs/3 (20 s by default), so running tasks are looked up by id every few seconds.
     const watch = setInterval(() => {
@@ -120,6 +128,14 @@ export function createWorker(options: WorkerOptions) {
         })
         .catch(() => undefined);
     }, options.cancelPollMs ?? 2000);
+    // Also what a release on stop() calls: a handler that ignores the abort must not keep these
+    // timers (and with them the process) alive after its task went back to the queue.
+    const stopRenewing = async () => {
+      clearInterval(renew);
+      clearInterval(watch);
+      await renewing;
+    };
+    renewalStoppers.set(task.id, stopRenewing);
     try {
       let result: unknown;
       try {
@@ -177,6 +193,14 @@ export function createWorker(options: WorkerOptions) {
     }
   }
 
+  /** Waits `ms`, or less when a task is enqueued or stop() is called (wake); holds no timer open. */
+  function nap(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, ms).unref();
+    });
+  }
+
   async function claimLoop(): Promise<void> {
     while (running) {
       if (active.size >= concurrency) {
@@ -190,14 +214,11 @@ export function createWorker(options: WorkerOptions) {
         task = await store.claimNextTask(id, leaseMs, options.kinds);
       } catch (error) {
         log.error({ err: error }, 'claiming failed; backing off');
-        await sleep(Math.min(5000, pollMs * 8));
+        await nap(Math.min(5000, pollMs * 8));
         continue;
       }
       if (!task) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, pollMs).unref();
-        });
+        await nap(pollMs);
         continue;
       }
       const claimed = task;
@@ -207,6 +228,34 @@ export function createWorker(options: WorkerOptions) {
         wake?.();
       });
       active.set(claimed.id, { controller, done });
+    }
+  }
+
+  /**
+   * Gives one running task back to the queue: 'refused' when the store says it is no longer ours to
+   * give (it ended just now, or its lease was taken over), 'failed' when the store stayed away. Its
+   * renewals stop first, or one landing after the release would put 'running' back over 'queued'
+   * (FerretDB writes the whole document).
+   */
+  async function release(taskId: string): Promise<'released' | 'refused' | 'failed'> {
+    await renewalStoppers.get(taskId)?.();
+    // A busy or restarting store must not turn a clean release into a lease expiry, which would count
+    // the attempt (and fail a task on its last one).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.releaseTask(taskId, id);
+        return 'released';
+      } catch (error) {
+        if (isDeckhandError(error)) {
+          log.info({ task: taskId, reason: error.userMessage }, 'not released: no longer held');
+          return 'refused';
+        }
+        if (attempt >= 5) {
+          log.warn({ err: error, task: taskId }, 'release failed');
+          return 'failed';
+        }
+        await sleep(200 * attempt);
+      }
     }
   }
 
@@ -243,8 +292,11 @@ export function createWorker(options: WorkerOptions) {
       sweeper.unref();
       loop = claimLoop();
     },
-    /** Stops claiming, waits up to `graceMs` for running tasks, then releases the rest to the queue. */
-    async stop(graceMs = 10_000): Promise<void> {
+    /**
+     * Stops claiming at once, waits up to `graceMs` for running tasks, then releases the rest to the
+     * queue (another process runs them, the attempt not counted). Says how many of each.
+     */
+    async stop(graceMs = 10_000): Promise<StopSummary> {
       running = false;
       unsubscribe?.();
       if (sweeper) clearInterval(sweeper);
@@ -252,38 +304,35 @@ export function createWorker(options: WorkerOptions) {
       await loop;
       // A sweep cut off by the store closing after stop() could leave a decided end unapplied.
       await sweeping;
+      const held = active.size;
       // The grace timer is cleared once the tasks finish, so a quick stop does not hold the process open.
-      let graceTimer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        graceTimer = setTimeout(() => resolve('timeout'), graceMs);
-      });
-      const finished = await Promise.race([
-        Promise.all([...active.values()].map((a) => a.done)).then(() => 'done' as const),
-        timeout,
-      ]);
-      clearTimeout(graceTimer);
-      if (finished === 'timeout') {
-        for (const [taskId, entry] of active) {
-          entry.controller.abort(new Error('worker shutting down'));
-          // The handler may not stop at once; its renewals must, or one landing after the release
-          // would put 'running' back over 'queued' (FerretDB writes the whole document).
-          await renewalStoppers.get(taskId)?.();
-          // A busy or restarting store must not turn a clean release into a lease expiry, which
-          // would count the attempt (and fail a task on its last one).
-          for (let attempt = 1; ; attempt++) {
-            try {
-              await store.releaseTask(taskId, id);
-              break;
-            } catch (error) {
-              if (attempt >= 5 || isDeckhandError(error)) {
-                log.warn({ err: error, task: taskId }, 'release failed');
-                break;
-              }
-              await sleep(200 * attempt);
-            }
-          }
-        }
+      const ended = await settleWithin(
+        [...active.values()].map((a) => a.done),
+        graceMs,
+      );
+      if (ended) return { finished: held, released: 0, unreleased: 0 };
+      const leftover = [...active.entries()];
+      // Aborted first, all of them, so handlers that honour the signal wind down together. An aborted
+      // attempt records nothing (see recordFailure), so each is then released whatever its handler did.
+      for (const [, entry] of leftover) entry.controller.abort(new Error('worker shutting down'));
+      let released = 0;
+      let unreleased = 0;
+      for (const [taskId] of leftover) {
+        const outcome = await release(taskId);
+        if (outcome === 'released') released++;
+        else if (outcome === 'failed') unreleased++;
       }
+      // Handlers that honour the abort end now; a short wait lets them settle before the store closes.
+      await settleWithin(
+        leftover.map(([, entry]) => entry.done),
+        1000,
+      );
+      if (unreleased)
+        log.warn(
+          { unreleased },
+          'some running tasks could not be released; their leases will expire and the sweep requeues them',
+        );
+      return { finished: held - released - unreleased, released, unreleased };
     },
   };
 }
@@ -320,6 +369,20 @@ function storedErrorMessage(error: unknown): string {
  */
 export function sweptTaskMessage(task: TaskRecord): string {
   return `The worker handling this stopped answering; gave up after ${task.attempts} attempts (task ${task.id}).`;
+}
+
+/** True when every promise settled within `ms`; the timer is cleared either way. */
+async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  if (promises.length === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([Promise.allSettled(promises).then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

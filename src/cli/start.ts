@@ -1,8 +1,11 @@
 /**
  * `deckhand start`: the HTTP port, the worker, and periodic purges, in one process. SIGTERM/SIGINT
- * stop it cleanly: stop accepting requests, stop claiming, finish or release running tasks.
+ * stop it cleanly: stop accepting requests, stop claiming, finish or release running tasks within
+ * tasks.shutdownGraceMs (10 s), close every connection, and exit 0.
  */
 import type { Server } from 'node:http';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import {
   acknowledgeReceipt,
@@ -12,11 +15,15 @@ import {
   createSinkFactory,
   createWorker,
   digestChannelsOf,
+  IngestJournal,
   instrumentCodeRunner,
+  JOURNAL_DEADLINE_MS,
+  journaledIngest,
   listen,
   type Metrics,
   platformAdapters,
   recordDigestFired,
+  recordGitHubRedelivery,
   type SinkFactory,
   sharedMetrics,
   watchQueueDepth,
@@ -33,6 +40,7 @@ import {
   schedulerFromConfig,
 } from '../scheduler/index.js';
 import { openRuntime, type Runtime } from './runtime.js';
+import { closeHttpServer, exitOnceClosed, within } from './shutdown.js';
 
 /** web: serve requests only (stateless, scale freely); worker: run tasks only; all: both. */
 export const ROLES = ['web', 'worker', 'all'] as const;
@@ -91,7 +99,14 @@ function composePlatform({ config, log, runtime }: StartContext): Platform {
       ? { githubClientFor: (event: NormalizedEvent) => sinkClientFor(githubAccess, event.workspaceId) }
       : {}),
   });
-  const sinkFor = createSinkFactory({ config, logger: log, adapters, threads: runtime.store });
+  // anchors: a retried task edits the Slack/Discord messages it posted (src/bots/reply-keys.ts).
+  const sinkFor = createSinkFactory({
+    config,
+    logger: log,
+    adapters,
+    threads: runtime.store,
+    anchors: runtime.store,
+  });
   return { metrics, adapters, sinkFor };
 }
 
@@ -144,8 +159,30 @@ function buildWorker({ config, log, runtime }: StartContext, { metrics, sinkFor 
   });
 }
 
+/**
+ * A serving process's ingest journal (src/bots/journal.ts): Discord interactions and chat-connection
+ * events the store does not take in time wait there, on disk, and are replayed into it every
+ * journal.replayIntervalMs (at once for what an earlier process left). A worker-only process has none.
+ */
+async function openJournal({ config, role, log, runtime }: StartContext) {
+  if (role === 'worker') return undefined;
+  const dir = config.journal.dir || join(homedir(), '.local', 'state', 'deckhand', 'journal');
+  const journal = await IngestJournal.open({
+    dir,
+    maxBytes: config.journal.maxMb * 1024 * 1024,
+    logger: log,
+  });
+  const stopReplaying = journal.replayEvery(runtime.pipeline.ingest, config.journal.replayIntervalMs);
+  return { journal, stopReplaying };
+}
+type Journal = Awaited<ReturnType<typeof openJournal>>;
+
 /** The HTTP app (platform routes, probes, /metrics, /admin) listening on PORT. */
-async function serveHttp({ config, log, runtime }: StartContext, { metrics, adapters }: Platform) {
+async function serveHttp(
+  { config, log, runtime }: StartContext,
+  { metrics, adapters }: Platform,
+  journal: Journal,
+) {
   const { app } = createHttpApp({
     config,
     store: runtime.store,
@@ -153,6 +190,7 @@ async function serveHttp({ config, log, runtime }: StartContext, { metrics, adap
     logger: log,
     metrics,
     adapters,
+    ...(journal ? { journal: journal.journal } : {}),
     ...(runtime.redis ? { redisPing: () => runtime.redis!.ping() } : {}),
     ...(config.secrets.DECKHAND_ADMIN_TOKEN ? { jobsDashboard: jobsDashboardRouter(runtime.store) } : {}),
   });
@@ -172,11 +210,13 @@ async function serveHttp({ config, log, runtime }: StartContext, { metrics, adap
 async function connectChats(
   { role, log, runtime }: StartContext,
   { adapters, sinkFor }: Platform,
+  journal: Journal,
 ): Promise<Connections | undefined> {
-  const connections =
-    role === 'worker'
-      ? undefined
-      : await connectAdapters(adapters, (event) => runtime.pipeline.ingest(event));
+  // Gateway messages and Socket Mode envelopes are not sent again either: journaled like interactions.
+  const ingest = journal
+    ? journaledIngest(runtime.pipeline.ingest, journal.journal, JOURNAL_DEADLINE_MS)
+    : (event: NormalizedEvent) => runtime.pipeline.ingest(event);
+  const connections = role === 'worker' ? undefined : await connectAdapters(adapters, ingest);
   if (role !== 'worker') runtime.pipeline.onTask(acknowledgeReceipt(sinkFor, log, adapters));
   return connections;
 }
@@ -198,6 +238,9 @@ async function startScheduler(
     logger: log,
     channels: digestChannelsOf(adapters),
     onOutcome: (outcome) => recordDigestFired(outcome, metrics),
+    // Failed GitHub webhooks asked for again (the App's, or configured repository hooks).
+    onGitHubRedelivery: (outcome) => recordGitHubRedelivery(outcome, metrics),
+    ...(runtime.redis ? { redis: runtime.redis } : {}),
     // Activity through the same GitHub access as mentions (App installation or GITHUB_TOKEN).
     ...(githubAccess ? { octokitFor: githubOctokitFor(githubAccess) } : {}),
     // A model-written opening when a model is configured; the plain template otherwise.
@@ -218,8 +261,21 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 }
 
 /**
- * Stops in this order: the HTTP port (no new requests), the chat connections, the worker (no new
- * claims; running tasks finish or are released), the scheduler, then the runtime (store, Redis, sandbox).
+ * Stops a scheduler within `ms`: Agenda waits for its running jobs (its own bound is 30 s), and a
+ * digest still posting keeps its lease for another process to take over.
+ */
+async function stopScheduler(scheduler: Scheduler | undefined, ms: number, log: Logger): Promise<void> {
+  if (!scheduler) return;
+  if ((await within(scheduler.stop(), ms)) === 'timeout')
+    log.warn({ waitedMs: ms }, 'scheduler still stopping; closing anyway (its jobs are safe to run twice)');
+}
+
+/**
+ * After the signal, everything that takes work in stops at once, together: the worker claims nothing
+ * more (running tasks get `tasks.shutdownGraceMs` to finish, then go back to the queue), the HTTP port
+ * accepts no connection (requests in flight are answered, keep-alive sockets closed), the chat
+ * connections close, the scheduler stops. Then the runtime (store, Redis, sandbox, model clients).
+ * Says how many tasks were finished and released.
  */
 async function shutDown(
   { config, log, runtime }: StartContext,
@@ -228,23 +284,30 @@ async function shutDown(
     connections: Connections | undefined;
     worker: Worker;
     scheduler: Scheduler | undefined;
+    journal: Journal;
   },
+  signal: NodeJS.Signals,
 ): Promise<void> {
-  const { server } = parts;
-  // close() waits for every connection; platforms keep theirs alive (65 s here), so close each one
-  // as soon as its in-flight request is answered, and all of them after 10 s.
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  const idle = setInterval(() => server.closeIdleConnections(), 100);
-  const cutoff = setTimeout(() => server.closeAllConnections(), 10_000);
-  await closed;
-  clearInterval(idle);
-  clearTimeout(cutoff);
-  await parts.connections?.stop();
-  await parts.worker.stop(Math.min(config.tasks.leaseMs, 30_000));
-  await parts.scheduler?.stop();
-  await runtime.close();
-  log.info('stopped');
+  const started = Date.now();
+  const graceMs = config.tasks.shutdownGraceMs;
+  const [tasks] = await Promise.all([
+    parts.worker.stop(graceMs),
+    closeHttpServer(parts.server, graceMs),
+    parts.connections?.stop(),
+    stopScheduler(parts.scheduler, graceMs + 1000, log),
+    // What is still journaled stays on disk for the next start to replay.
+    parts.journal?.stopReplaying(),
+  ]);
+  if ((await within(runtime.close(), CLOSE_RUNTIME_MS)) === 'timeout')
+    log.warn({ waitedMs: CLOSE_RUNTIME_MS }, 'store or Redis did not close in time');
+  log.info(
+    { signal, ...tasks, graceMs, ms: Date.now() - started },
+    `stopped: ${tasks.finished} running tasks finished, ${tasks.released} released to the queue`,
+  );
 }
+
+/** Closing the store, Redis and the sandbox is quick; a store that does not answer must not hold the stop. */
+const CLOSE_RUNTIME_MS = 5000;
 
 export async function startCommand(options: { role?: string } = {}): Promise<number> {
   const config = loadConfig();
@@ -253,14 +316,19 @@ export async function startCommand(options: { role?: string } = {}): Promise<num
   const context: StartContext = { config, role, log, runtime: await openRuntime(config, log) };
   const platform = composePlatform(context);
   const worker = buildWorker(context, platform);
-  const server = await serveHttp(context, platform);
+  const journal = await openJournal(context);
+  const server = await serveHttp(context, platform, journal);
   // A worker still listens: /healthz, /readyz and /metrics are what its probes and Prometheus use.
   if (role !== 'web') worker.start();
-  const connections = await connectChats(context, platform);
+  const connections = await connectChats(context, platform, journal);
   const scheduler = await startScheduler(context, platform);
 
   const signal = await waitForSignal();
-  log.info({ signal }, 'shutting down: no new requests or tasks; finishing running ones');
-  await shutDown(context, { server, connections, worker, scheduler });
+  log.info(
+    { signal, graceMs: config.tasks.shutdownGraceMs },
+    'shutting down: no new requests or tasks; finishing running ones',
+  );
+  await shutDown(context, { server, connections, worker, scheduler, journal }, signal);
+  exitOnceClosed(log, 0);
   return 0;
 }

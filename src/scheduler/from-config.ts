@@ -77,6 +77,8 @@ export async function schedulerFromConfig(options: SchedulerFromConfigOptions): 
   return createScheduler({
     store,
     logger,
+    // Agenda waits for its running jobs as long as the worker does for its tasks.
+    shutdownGraceMs: config.tasks.shutdownGraceMs,
     poster: createDigestPoster(options.channels),
     octokitFor,
     summarise: options.summarise,

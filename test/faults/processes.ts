@@ -1,8 +1,9 @@
 /** Deckhand roles as real child processes (`bin/deckhand.js start --role ...`), logging to a file. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const BIN = resolve(import.meta.dirname, '../../bin/deckhand.js');
 
@@ -33,7 +34,14 @@ export async function startDeckhand(
 ): Promise<DeckhandProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'start', '--role', role], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      // Its own ingest journal: never another process's (or a developer's) events.
+      DECKHAND_JOURNAL_DIR: mkdtempSync(join(tmpdir(), 'deckhand-journal-')),
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tag = (chunk: Buffer) => {
