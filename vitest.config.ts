@@ -21,6 +21,7 @@ const TEST_FILES = 'test/**/*.test.ts';
 const SERVICE_MARKERS: readonly RegExp[] = [
   /\bprocess\.env\.(MONGODB_URI|REDIS_URL|DOCKER_HOST)\b/, // a service address from the environment
   /\bopenStore\(/, // a database
+  /\bstartPrivateServices\(/, // a private FerretDB and Redis (test/faults/services.ts)
   /\bcreateDockerClient\(\)/, // the Docker engine at DOCKER_HOST
   /sandbox-image\.sh/, // the sandbox image, built with Docker
   /from 'playwright-core'/, // headless Chromium

@@ -34,6 +34,7 @@ const KEPT: Readonly<Record<string, readonly string[]>> = {
   'test/bots/slack/oauth-install.test.ts': ['src/bots/slack/oauth.ts'],
   'test/github/git.test.ts': ['src/github/git.ts'],
   'test/github/throttling.test.ts': ['src/github/octokit.ts'],
+  'test/github/throttling-redis-restart.test.ts': ['src/github/octokit.ts'],
 };
 
 /** The src/ modules `source` (the text of `file`, relative to ROOT) imports past a door. */
