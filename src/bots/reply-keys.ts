@@ -17,7 +17,15 @@ import { isDeckhandError } from '../core/index.js';
 import type { Store } from '../store/index.js';
 
 /** The store calls the keyed sink needs (Store has them; src/store/repo/reply-anchors.ts). */
-export type ReplyAnchors = Pick<Store, 'replyAnchorOf' | 'saveReplyAnchor'>;
+export type ReplyAnchors = Pick<Store, 'claimReplyAnchor' | 'releaseReplyAnchor' | 'saveReplyAnchor'>;
+
+/**
+ * How long a post waits for another attempt of the same task that claimed the part and has not
+ * recorded its message yet (two attempts at once: a lease lost while the store was away). Past it,
+ * the claimer is taken to have died before posting, and this attempt posts.
+ */
+const PENDING_WAIT_MS = 15_000;
+const PENDING_POLL_MS = 250;
 
 /** The anchor `_id` of part `part` (0 = the task's first post) of task `taskId`. */
 export function replyKeyOf(taskId: string, part: number): string {
@@ -86,12 +94,32 @@ export function keyedReplies(sink: ReplySink, options: KeyedRepliesOptions): Rep
     async post(text: string, more?: ReplyOptions): Promise<PostedReply> {
       // Numbered when called, so concurrent posts keep the order they were made in.
       const key = replyKeyOf(taskId, parts++);
-      const earlier = await persistently(() => anchors.replyAnchorOf(key));
-      if (earlier !== undefined) {
-        const reply = { id: earlier };
-        if (await editEarlier(reply, text, more)) return reply;
+      const waitUntil = Date.now() + PENDING_WAIT_MS;
+      for (;;) {
+        const claim = await persistently(() => anchors.claimReplyAnchor(key));
+        if (claim === 'claimed') break;
+        if (claim !== 'pending') {
+          const reply = { id: claim.ref };
+          if (await editEarlier(reply, text, more)) return reply;
+          break; // the earlier message is gone: post anew and record that one
+        }
+        if (Date.now() > waitUntil) {
+          logger.warn(
+            { task: taskId, key },
+            'another attempt claimed this reply and never recorded it; posting',
+          );
+          break;
+        }
+        await sleep(PENDING_POLL_MS);
       }
-      const posted = await sink.post(text, more);
+      let posted: PostedReply;
+      try {
+        posted = await sink.post(text, more);
+      } catch (error) {
+        // Not posted: the next attempt may claim the part at once instead of waiting for this one.
+        await anchors.releaseReplyAnchor(key).catch(() => undefined);
+        throw error;
+      }
       // Nothing else happens between the post and this write: a crash in between is the one case
       // that still shows a second message (see the comment at the top of this file).
       await persistently(() => anchors.saveReplyAnchor(key, posted.id)).catch((error: unknown) => {

@@ -130,9 +130,9 @@ function keyedPerTask(sink: ReplySink, event: NormalizedEvent, options: SinkFact
   const anchors = options.anchors;
   if (!anchors) return sink;
   const taskId = anchors.taskIdForDelivery(event.platform, event.deliveryKey);
-  // As long as the worker waits to record a result (half a lease): a store outage that outlasts it
-  // costs the task its lease anyway, and the next attempt its own lookups.
-  const storeWaitMs = Math.max(1000, Math.floor(options.config.tasks.leaseMs / 2));
+  // Long enough to outlast a store restart (at least 30 s, or a lease): an anchor saved late is still
+  // found by the next attempt, which looks it up only when it posts; one not saved means a second post.
+  const storeWaitMs = Math.max(30_000, options.config.tasks.leaseMs);
   return keyedReplies(sink, { taskId, anchors, logger: options.logger, storeWaitMs });
 }
 

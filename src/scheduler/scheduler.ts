@@ -39,10 +39,15 @@ import { createDigestRunner, type DigestRunner, type DigestRunnerOptions } from 
 
 export const JOBS_COLLECTION = 'agendaJobs';
 
+/** Lock lifetime of the extra periodic jobs (PeriodicJob.lockLifetimeMs overrides it). */
+const PERIODIC_LOCK_MS = 60_000;
+
 /** A periodic job given by the composition root; it must be safe to run twice at once. */
 export interface PeriodicJob {
   name: string;
   everyMs: number;
+  /** How long a process holds the job while running it (default 60 s). */
+  lockLifetimeMs?: number;
   run(): Promise<void>;
 }
 
@@ -180,7 +185,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     });
   }
 
-  for (const job of options.jobs ?? []) agenda.define(job.name, () => job.run());
+  // A short lock: these jobs take seconds, and a process killed while holding one (SIGKILL) would
+  // otherwise keep every other process from running it for the default 10 minutes.
+  for (const job of options.jobs ?? [])
+    agenda.define(job.name, () => job.run(), { lockLifetime: job.lockLifetimeMs ?? PERIODIC_LOCK_MS });
 
   const recurring: [string, number][] = [
     ['digests:sweep', sweepSeconds * 1000],

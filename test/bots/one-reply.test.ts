@@ -227,6 +227,20 @@ describe('one reply per task', () => {
     expect(slackEdits().map((c) => [c.body.ts, c.body.text])).toEqual([[posted, 'The answer, attempt 2.']]);
   });
 
+  it('posts once when two attempts of one task run at the same time (a lease lost while the store was away)', async () => {
+    const handler = createEventHandler({ store, sinkFor, orchestrator });
+    script = async (sink, attempt) => streamReply(sink, chunks(`The answer, attempt ${attempt}.`), 0);
+    const task = await taskOf(slackEvent('one-reply-twice-at-once'));
+    const ctx = { signal: new AbortController().signal, workerId: 'test' };
+    await Promise.all([handler(task, ctx), handler(task, ctx)]);
+
+    const posts = slackPosts();
+    expect(posts).toHaveLength(1);
+    const posted = await store.replyAnchorOf(replyKeyOf(task.id, 0));
+    expect(posted).toBe(postedIds.get(posts[0]!));
+    expect(slackEdits().map((c) => c.body.ts)).toEqual([posted]);
+  });
+
   it('still posts one message per task when two tasks answer in the same thread', async () => {
     const handler = createEventHandler({ store, sinkFor, orchestrator });
     script = async (sink, _attempt, event) => streamReply(sink, chunks(`Answer to ${event.deliveryKey}.`), 0);

@@ -7,7 +7,9 @@
  *   4. makes the model API answer 500s for a while,
  * then checks the books: every event acked and processed exactly once, nothing lost, no duplicate
  * tasks, and every request that arrived while the store was down answered 503 (so the platform
- * retries), never acked. The last line is one JSON object.
+ * retries), never acked. One GitHub mention a second goes alongside (github-traffic.ts): GitHub
+ * never retries, so those refused during the store outage must come in through the workers'
+ * redelivery job, counted as `github_redelivered`. The last line is one JSON object.
  *
  * Knobs: FAULTS_RATE (events/s, default 10), FAULTS_SECONDS (default 70).
  */
@@ -16,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { startFaultStandIns } from '../support/platforms/index.js';
+import { startGitHubFaultTraffic } from './github-traffic.js';
 import { type DeckhandProcess, openLog, startDeckhand } from './processes.js';
 import { startPrivateServices } from './services.js';
 import { createSender } from './traffic.js';
@@ -49,10 +52,12 @@ async function main(): Promise<number> {
   say(`logs in ${workDir}/deckhand.log`);
   const services = await startPrivateServices();
   const standIns = await startFaultStandIns();
+  // GitHub as an App, with the redelivery job every 5 s (the stand-in keeps the delivery log).
+  const github = await startGitHubFaultTraffic({ intervalSeconds: 5 });
   const processes: DeckhandProcess[] = [];
   const env: Record<string, string> = {
     NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
     MONGODB_URI: services.mongoUri,
     REDIS_URL: services.redisUrl,
     SLACK_SIGNING_SECRET: SECRET,
@@ -67,11 +72,13 @@ async function main(): Promise<number> {
     DECKHAND_WORKSPACE_PER_MINUTE: '1000000',
     // No sandbox image by this name: code execution stays off, so no containers start.
     DECKHAND_SANDBOX_IMAGE: 'deckhand-faults-no-sandbox:none',
+    ...github.env,
   };
   const store = await openStore({ uri: services.mongoUri, retries: 10 });
   try {
     const web = await startDeckhand('web', 'web', env, log);
     processes.push(web);
+    github.setTarget(`http://127.0.0.1:${web.port}`);
     for (const name of ['worker-1', 'worker-2'])
       processes.push(await startDeckhand(name, 'worker', env, log));
     say(`web on :${web.port}, 2 workers; ${RATE} events/s for ${SECONDS} s`);
@@ -138,10 +145,14 @@ async function main(): Promise<number> {
         `${1_800_000_000 + i}.000100`,
         chat ? 'what changed in the api repo today?' : 'help',
       );
+      // One GitHub mention a second, sent once: GitHub does not retry.
+      if (i % Math.max(1, RATE) === 0) github.send(i);
     }
     await faults;
     say(`sent ${total} events; waiting for retries and the queue to drain`);
     await Promise.all(sender.deliveries.map((d) => d.done));
+    if (!(await github.waitForRedeliveries(120_000)))
+      say('some GitHub events refused at first were not redelivered within 2 min');
     // FerretDB/SQLite on 2 cores works through the backlog the outages leave at ~5 tasks/s; a task still
     // running or queued after this counts as lost.
     const drainDeadline = Date.now() + 300_000;
@@ -208,8 +219,11 @@ async function main(): Promise<number> {
       (d) => !d.acked || !tasksByEvent.get(d.eventId)?.includes('succeeded'),
     );
     const duplicates = tasks.length - tasksByEvent.size;
+    const githubBooks = await github.books(async (id) => (await store.getTask(id))?.status);
     const replied = deliveries.filter((d) => (standIns.repliesByThread.get(d.threadTs) ?? 0) > 0).length;
-    const repliedTwice = deliveries.filter((d) => (standIns.repliesByThread.get(d.threadTs) ?? 0) > 1).length;
+    const repliedTwice =
+      deliveries.filter((d) => (standIns.repliesByThread.get(d.threadTs) ?? 0) > 1).length +
+      githubBooks.repliedMoreThanOnce;
 
     // Requests that arrived while the store was down and were answered before it came back.
     const { from, to } = windows.storeDown;
@@ -232,6 +246,20 @@ async function main(): Promise<number> {
         chats,
         model_calls: standIns.modelCalls,
         failed_tasks: tasks.filter((t) => t.status === 'failed').length,
+        github: {
+          events: githubBooks.events,
+          first_answers: Object.fromEntries(
+            [...new Set(github.events.map((e) => e.firstStatus))].map((s) => [
+              s,
+              github.events.filter((e) => e.firstStatus === s).length,
+            ]),
+          ),
+          redelivery_asks: github.deliveries.asked.length,
+          lost: githubBooks.lost
+            .slice(0, 5)
+            .map((e) => ({ guid: e.guid, first: e.firstStatus, task: e.taskId })),
+          unmatched: github.api.unmatched.slice(0, 5),
+        },
         lost_examples: lostEvents.slice(0, 5).map((d) => ({
           id: d.eventId,
           attempts: d.attempts.map((a) => a.status),
@@ -241,6 +269,11 @@ async function main(): Promise<number> {
     );
     const problems: string[] = [];
     if (lostEvents.length) problems.push(`${lostEvents.length} events lost`);
+    if (githubBooks.lost.length) problems.push(`${githubBooks.lost.length} GitHub events lost`);
+    if (githubBooks.redelivered === 0)
+      problems.push(
+        'no GitHub event was redelivered (none refused during the store outage, or the job did not run)',
+      );
     if (repliedTwice) problems.push(`${repliedTwice} threads got more than one reply`);
     if (duplicates) problems.push(`${duplicates} duplicate tasks`);
     if (ackedDuringOutage) problems.push(`${ackedDuringOutage} requests acked while the store was down`);
@@ -252,12 +285,13 @@ async function main(): Promise<number> {
     process.stdout.write(
       `${JSON.stringify({
         suite: 'faults',
-        events: deliveries.length,
-        acked: acked.length,
-        processed: processed.length,
-        lost: lostEvents.length,
+        events: deliveries.length + githubBooks.events,
+        acked: acked.length + githubBooks.acked,
+        processed: processed.length + githubBooks.processed,
+        lost: lostEvents.length + githubBooks.lost.length,
         duplicates,
         replied_more_than_once: repliedTwice,
+        github_redelivered: githubBooks.redelivered,
       })}\n`,
     );
     return problems.length ? 1 : 0;
@@ -269,6 +303,7 @@ async function main(): Promise<number> {
       if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await store.close().catch(() => undefined);
     await standIns.close();
+    await github.close();
     await services.down();
     log.end();
   }

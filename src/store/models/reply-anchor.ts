@@ -23,7 +23,8 @@ export const REPLY_ANCHOR_TTL_SECONDS = 14 * 24 * 3600;
 export const replyAnchorSchema = new Schema<ReplyAnchorDoc>(
   {
     _id: { type: String, maxlength: 600 },
-    ref: { type: String, required: true, maxlength: 200 },
+    // Empty while the claiming attempt posts (claimReplyAnchor); the message's id once it has.
+    ref: { type: String, default: '', maxlength: 200 },
     createdAt: { type: Date, default: () => new Date() },
   },
   { strict: 'throw', versionKey: false },
